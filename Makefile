@@ -1,0 +1,30 @@
+# Everything a fresh machine needs comes from this file and pyproject.toml.
+#   make run        set up and run the daemon on the bundled rules (state in state/watcher.db)
+#   make test       set up and run the whole test suite (what CI runs)
+#   make test-fast  the suite without the tests marked slow
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test test-fast validate clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/watcher run
+
+validate: $(BIN)/.installed
+	$(BIN)/watcher validate
+
+test: $(BIN)/.installed
+	$(BIN)/pytest
+
+test-fast: $(BIN)/.installed
+	$(BIN)/pytest -m "not slow"
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,200 @@
+"""Plain, frozen data passed between the pipeline's stages.
+
+fetch -> ``Fetched`` | ``NotModified``;  parse -> ``ParsedFeed`` of ``Item``;
+match -> ``Match`` (with ``Hit`` spans);  facts -> ``Observation`` and ``FactChange``;
+alerts -> ``AlertDraft``;  deliver -> ``SendResult``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+# Item fields a matcher can look at (the ``scope`` of a match block).
+ITEM_FIELDS = ("title", "summary", "content", "link", "author", "categories", "feed")
+
+
+class PollOutcome(StrEnum):
+    """How one poll of one feed ended."""
+
+    NEW = "new"                    # 200, parsed, at least one new item
+    UNCHANGED = "unchanged"        # 200, parsed (or same body hash), nothing new
+    NOT_MODIFIED = "not_modified"  # 304
+    ERROR = "error"                # fetch or parse failed; retried with backoff
+    GONE = "gone"                  # 410: the server says the feed is gone
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # not tried yet, or held (quiet hours)
+    FAILED = "failed"    # tried, failed, will be retried at next_attempt_at
+    SENT = "sent"
+    DEAD = "dead"        # retried until the channel's give-up time; `watcher alerts retry` revives
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A 200 response, fully read (within the size cap)."""
+
+    url: str                   # final URL after redirects
+    body: bytes
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+    max_age: float | None      # from Cache-Control max-age / Expires, seconds
+    elapsed: float
+
+
+@dataclass(frozen=True)
+class NotModified:
+    """A 304: the feed has not changed since the validators we sent."""
+
+    elapsed: float
+    max_age: float | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One feed entry, normalised. Text fields are plain text (tags stripped, entities decoded)."""
+
+    key: str                   # identity within the feed: guid, else canonical link, else content hash
+    title: str
+    link: str | None           # canonical link (tracking parameters removed)
+    summary: str
+    content: str = ""
+    author: str = ""
+    categories: tuple[str, ...] = ()
+    guid: str | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    content_hash: str = ""     # of title + summary + content: changes mean "updated"
+    story: str = ""            # cross-feed story key: canonical link, else normalised title
+
+    def text(self, name: str, feed: str = "") -> str:
+        """The text of one matchable field (see ``ITEM_FIELDS``)."""
+        if name == "categories":
+            return "\n".join(self.categories)
+        if name == "feed":
+            return feed
+        return getattr(self, name) or ""
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    version: str               # feedparser's version string, e.g. "rss20", "atom10"
+    items: tuple[Item, ...]
+    ttl: float | None = None   # RSS <ttl>, seconds
+    warning: str | None = None # a recoverable problem (feedparser's bozo exception name)
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """An item as the store knows it: the parsed item plus its row id and feed."""
+
+    id: int
+    feed: str
+    item: Item
+    first_seen_at: datetime
+    backlog: bool = False      # arrived in the first poll of a feed
+    updated: bool = False      # an item seen before whose text changed
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A span of text that satisfied one term of a matcher."""
+
+    term: str
+    field: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Match:
+    """An alert rule on items matched one stored item."""
+
+    rule: str
+    item: StoredItem
+    hits: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """An item that supported a fact's new value."""
+
+    item_id: int | None
+    feed: str
+    title: str
+    link: str | None
+    quote: str                 # the matched text span(s)
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FactState:
+    """What the ledger currently holds for one fact."""
+
+    name: str
+    value: str
+    since: datetime
+    source: str                # "rules", "signal" or "operator"
+    rules_known: str | None = None  # the `known:` value of the rule file when last applied
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One item's claim that a fact has a given value."""
+
+    fact: str
+    value: str
+    item: StoredItem
+    hits: tuple[Hit, ...]
+    signal: int                # index of the signal in the fact's definition
+
+    def evidence(self) -> Evidence:
+        item = self.item.item
+        return Evidence(self.item.id, self.item.feed, item.title, item.link,
+                        " … ".join(h.text for h in self.hits), item.published_at)
+
+
+@dataclass(frozen=True)
+class FactChange:
+    """The ledger moved: ``fact`` went from ``old`` to ``new`` at ``at``."""
+
+    fact: str
+    old: str
+    new: str
+    at: datetime
+    cause: str                 # "signal", "operator" or "rules"
+    evidence: tuple[Evidence, ...] = ()
+    note: str = ""
+    rules_hash: str = ""
+    old_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AlertDraft:
+    """An alert ready for the outbox. ``dedupe_key`` is unique for all time."""
+
+    rule: str
+    dedupe_key: str
+    kind: str                  # "item" or "fact"
+    title: str
+    body: str                  # markdown, feed text escaped
+    text: str                  # plain text, for channels that take text
+    channels: tuple[str, ...]
+    severity: str = "info"
+    item_id: int | None = None
+    fact: str | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What a channel did with one message."""
+
+    ok: bool
+    detail: str                # masked; safe to log and store
+    retry_after: float | None = None

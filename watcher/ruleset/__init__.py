@@ -1,0 +1,8 @@
+"""The rule files: their language (``schema``), loading with locations (``load``), and the
+compiled, immutable ``Ruleset`` the daemon runs on (``compiled``)."""
+
+from .compiled import CONSOLE, AlertRule, Channel, Fact, Feed, Ruleset, Secret, Signal
+from .load import load_rules, rule_files
+
+__all__ = ["CONSOLE", "AlertRule", "Channel", "Fact", "Feed", "Ruleset", "Secret", "Signal",
+           "load_rules", "rule_files"]

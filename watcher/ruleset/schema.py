@@ -1,0 +1,207 @@
+"""The rule-file language, as a pydantic model: one ``RuleFile`` per YAML file in ``rules/``.
+
+This model is the single source of truth for what a rule file may contain: the loader
+validates against it (unknown keys are errors), ``watcher schema`` exports it as JSON Schema
+for editors, and the README's reference follows it. Cross-references between files (an alert
+naming a channel or a fact) are checked after all files are merged, in ``load.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from ..models import ITEM_FIELDS
+from ..templates import check_template
+from ..timefmt import parse_duration
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
+Scope = Literal["title", "summary", "content", "link", "author", "categories", "feed"]
+assert set(Scope.__args__) == set(ITEM_FIELDS)  # type: ignore[attr-defined]
+Severity = Literal["info", "warning", "critical"]
+
+
+def _duration(value: Any) -> float:
+    return parse_duration(value)
+
+
+Duration = Annotated[float, BeforeValidator(_duration), Field(json_schema_extra={"type": ["string", "number"], "examples": ["30s", "15m", "2h", "1d"]})]
+
+
+class Strict(BaseModel):
+    """Every block of a rule file: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Term(Strict):
+    """One thing to look for in an item's text.
+
+    Written as a plain string it is a *pattern of words*: matched case-insensitively, as whole
+    words (``aid`` does not match ``said``), with any run of spaces matching any whitespace, and
+    regular-expression syntax allowed (``passe[sd]``, ``ukraine|foreign aid``). Written as
+    ``{regex: ...}`` it is a raw regular expression with no word boundaries added.
+    """
+
+    regex: str = Field(description="A Python regular expression, matched as written (no word boundaries added).")
+    case_sensitive: bool = Field(False, description="Match upper and lower case exactly.")
+    words: bool = Field(False, exclude=True, json_schema_extra={"readOnly": True},
+                        description="Internal: true when written as a plain string (a pattern of words).")
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a term cannot be empty")
+        try:
+            re.compile(value)
+        except re.error as exc:
+            where = f" at position {exc.pos}" if exc.pos is not None else ""
+            raise ValueError(f"the pattern {value!r} is not a valid regular expression: {exc.msg}{where}") from None
+        return value
+
+
+def _term(value: Any) -> Any:
+    # A bare string is the common case; it becomes a word pattern. Numbers are accepted as text
+    # ("2024") because rule authors write them unquoted.
+    if isinstance(value, bool) or value is None:
+        raise ValueError("a term is a word or phrase in quotes, or {regex: ...}")
+    if isinstance(value, (int, float)):
+        value = str(value)
+    if isinstance(value, str):
+        return {"regex": value, "words": True}
+    return value
+
+
+TermValue = Annotated[Term, BeforeValidator(_term)]
+
+
+class MatchSpec(Strict):
+    """Which items match: ``all`` terms, at least one of ``any``, and none of ``none``."""
+
+    all: list[TermValue] = Field(default_factory=list, description="Every one of these terms must appear.")
+    any: list[TermValue] = Field(default_factory=list, description="At least one of these terms must appear.")
+    none: list[TermValue] = Field(default_factory=list, description="The item does not match if any of these appears.")
+    scope: list[Scope] = Field(default_factory=lambda: ["title", "summary", "content"],
+                               description="Which fields of the item to look in.")
+
+    @model_validator(mode="after")
+    def _needs_a_positive_term(self) -> "MatchSpec":
+        if not self.all and not self.any:
+            raise ValueError("a match needs at least one term under `all` or `any`")
+        if not self.scope:
+            raise ValueError("`scope` cannot be empty")
+        return self
+
+
+class Backlog(Strict):
+    """What to do with the items already in a feed when watcher first polls it."""
+
+    alerts: Duration = Field(0, description="Alert on backlog items published at most this long ago (0: never).")
+    facts: Duration = Field(172800, description="Let backlog items published at most this long ago move facts.")
+
+
+class SettingsSpec(Strict):
+    interval: Duration = Field(900, description="Default time between two polls of a feed.")
+    backlog: Backlog = Field(default_factory=Backlog)
+
+
+class FeedSpec(Strict):
+    url: str = Field(description="The feed's address (http or https).")
+    interval: Duration | None = Field(None, description="Time between polls; default: settings.interval.")
+    tags: list[Name] = Field(default_factory=list, description="Labels an alert rule can select feeds by.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP request headers.")
+    user_agent: str | None = Field(None, description="Replaces watcher's User-Agent for this feed.")
+    backlog: Backlog | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/?#]+[^\s]*$", value):
+            raise ValueError(f"{value!r} is not an http:// or https:// address")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _sane_interval(cls, value: float | None) -> float | None:
+        if value is not None and value < 1:
+            raise ValueError("the interval must be at least 1s")
+        return value
+
+
+class Signal(Strict):
+    """Items matching ``match`` are evidence that the fact now has ``value``."""
+
+    value: str = Field(description="The value this signal supports.")
+    match: MatchSpec
+
+
+class FactSpec(Strict):
+    describe: str = Field(description="What the fact is, in words; shown in alerts.")
+    known: str = Field(description="The value known when the rule was written.")
+    values: list[str] | None = Field(None, description="The allowed values; with `ordered: true`, in order.")
+    ordered: bool = Field(False, description="Values are stages: a report of an earlier stage is old news.")
+    signals: list[Signal] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ordered_needs_values(self) -> "FactSpec":
+        if self.ordered and not self.values:
+            raise ValueError("`ordered: true` needs the list of `values` in order")
+        return self
+
+
+class AlertOn(Strict):
+    """What fires the alert: a change of a fact, or a new item matching."""
+
+    fact: Name | None = Field(None, description="Fire when this fact changes.")
+    to: list[str] | None = Field(None, description="Only for changes to one of these values.")
+    items: MatchSpec | None = Field(None, description="Fire for each new item that matches.")
+    feeds: list[Name] | None = Field(None, description="Only items from these feeds (or feeds with these tags).")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "AlertOn":
+        if (self.fact is None) == (self.items is None):
+            raise ValueError("`on` needs exactly one of `fact` or `items`")
+        if self.to is not None and self.fact is None:
+            raise ValueError("`to` only applies to `on: {fact: ...}`")
+        if self.feeds is not None and self.items is None:
+            raise ValueError("`feeds` only applies to `on: {items: ...}`")
+        return self
+
+
+class AlertSpec(Strict):
+    name: Name
+    on: AlertOn
+    notify: list[Name] = Field(default_factory=list, description="Channels; default: every channel (or the console).")
+    severity: Severity = "info"
+    title: str | None = Field(None, description="Jinja2 template for the title.")
+    body: str | None = Field(None, description="Jinja2 template for the body (markdown).")
+
+    @field_validator("title", "body")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        return None if value is None else check_template(value)
+
+
+class ChannelSpec(Strict):
+    url: str = Field(description="An apprise URL; write secrets as ${ENV_VAR}.")
+
+
+def _channel(value: Any) -> Any:
+    return {"url": value} if isinstance(value, str) else value
+
+
+ChannelValue = Annotated[ChannelSpec, BeforeValidator(_channel)]
+
+
+class RuleFile(Strict):
+    """One YAML file of rules. All files in the rules folder are merged."""
+
+    settings: SettingsSpec | None = None
+    feeds: dict[Name, FeedSpec] = Field(default_factory=dict)
+    facts: dict[Name, FactSpec] = Field(default_factory=dict)
+    alerts: list[AlertSpec] = Field(default_factory=list)
+    channels: dict[Name, ChannelValue] = Field(default_factory=dict)
