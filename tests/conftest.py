@@ -4,10 +4,10 @@ import os
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -45,7 +45,7 @@ def write_rules(folder: Path, text: str, name: str = "rules.yaml") -> Path:
 
 
 def rfc822(when: datetime) -> str:
-    return format_datetime(when.astimezone(timezone.utc), usegmt=True)
+    return format_datetime(when.astimezone(UTC), usegmt=True)
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 
 @dataclass
@@ -29,7 +30,7 @@ class Route:
     validators: bool = True            # send ETag/Last-Modified and answer 304
     gzip: bool = False
     mtime: float = field(default_factory=time.time)
-    handler: Callable[["BaseHTTPRequestHandler"], None] | None = None
+    handler: Callable[[BaseHTTPRequestHandler], None] | None = None
 
     @property
     def etag(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from watcher.deliver import Channels
 from watcher.dispatch import Dispatcher, RetryPolicy
@@ -12,7 +12,7 @@ from watcher.models import AlertDraft
 from watcher.ruleset.compiled import Channel, Secret
 from watcher.store import Store, outbox
 
-T0 = datetime(2024, 4, 24, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 4, 24, 12, 0, tzinfo=UTC)
 
 
 class Clock:

@@ -4,7 +4,7 @@ server, a real webhook receiver behind apprise's json://, and a real SQLite file
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 from conftest import rfc822, run_cli, write_rules
@@ -53,7 +53,7 @@ def _setup(tmp_path: Path, feed_server, receiver, items):
 
 
 def test_check_alerts_once_and_fact_change_alerts_once(tmp_path, feed_server, receiver):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     env = _setup(tmp_path, feed_server, receiver, [])
     first = run_cli("check", env=env)                      # first poll: an empty feed, nothing to say
     assert first.returncode == 0, first.stderr
@@ -96,7 +96,7 @@ def test_check_alerts_once_and_fact_change_alerts_once(tmp_path, feed_server, re
 
 
 def test_first_poll_backlog_does_not_alert_but_recent_items_move_facts(tmp_path, feed_server, receiver):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     items = [{"title": f"Drones story {i}", "guid": f"d{i}", "link": f"https://news.example/d{i}",
               "pubDate": rfc822(now - timedelta(hours=i))} for i in range(5)]
     items.append({"title": "Senate passes Ukraine aid", "guid": "p", "link": "https://news.example/p",

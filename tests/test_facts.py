@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from watcher.facts import decide, diff_facts, observe
 from watcher.models import FactState, Item, StoredItem
 from watcher.ruleset import load_rules
 
-NOW = datetime(2024, 4, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 4, 24, 12, 0, tzinfo=UTC)
 
 RULES = """\
 facts:
@@ -59,7 +59,8 @@ def test_questions_and_predictions_do_not_move_a_fact(tmp_path):
 
 def test_a_later_stage_moves_and_names_its_evidence(tmp_path):
     rules = _rules(tmp_path)
-    (change,) = diff_facts(rules.facts, {"aid": state("aid", "stalled")}, [stored(1, "Senate passes aid bill")], NOW, "r1")
+    items = [stored(1, "Senate passes aid bill")]
+    (change,) = diff_facts(rules.facts, {"aid": state("aid", "stalled")}, items, NOW, "r1")
     assert (change.old, change.new, change.cause, change.rules_hash) == ("stalled", "passed-senate", "signal", "r1")
     assert change.evidence[0].title == "Senate passes aid bill"
     assert change.evidence[0].quote == "Senate … aid … passes"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -10,7 +10,7 @@ from watcher.errors import LockedError
 from watcher.models import AlertDraft, Evidence, FactChange, Item
 from watcher.store import StateLock, feeds, items, ledger, open_database, outbox
 
-NOW = datetime(2024, 4, 24, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 4, 24, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -82,7 +82,8 @@ def test_outbox_dedupes_and_orders_per_channel(db):
     outbox.mark_failed(db, [due[0].id], NOW, "500", retry_at=NOW + timedelta(minutes=1))
     outbox.mark_sent(db, [due[1].id], NOW)
     assert [(d.title, d.channel) for d in outbox.due(db, NOW)] == [("k2", "b")]
-    assert [(d.title, d.channel) for d in outbox.due(db, NOW + timedelta(minutes=1))] == [("k1", "a"), ("k2", "a"), ("k2", "b")]
+    later = outbox.due(db, NOW + timedelta(minutes=1))
+    assert [(d.title, d.channel) for d in later] == [("k1", "a"), ("k2", "a"), ("k2", "b")]
     outbox.mark_failed(db, [due[0].id], NOW, "500", retry_at=None)              # dead: no longer blocks
     assert [d.title for d in outbox.due(db, NOW)] == ["k2", "k2"]
     assert outbox.retry(db, NOW) == 1

@@ -9,7 +9,8 @@ and a replay, two feeds carrying one story) stores it once:
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 from .models import AlertDraft, FactChange, Match
 from .ruleset.compiled import CONSOLE, AlertRule, Fact, Ruleset
@@ -36,7 +37,8 @@ FACT_BODY = """\
 
 Evidence:
 {% for ev in evidence %}
-- {{ ev.title | oneline }} ({{ ev.feed }}{% if ev.published %}, {{ ev.published }}{% endif %}){% if ev.link %} {{ ev.link }}{% endif %}
+- {{ ev.title | oneline }} ({{ ev.feed }}{% if ev.published %}, {{ ev.published }}{% endif %})\
+{% if ev.link %} {{ ev.link }}{% endif %}
 
   “{{ ev.quote | shorten(200) }}”
 {% endfor %}

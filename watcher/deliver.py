@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
-from typing import Mapping, TextIO
+from typing import TextIO
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 import apprise
@@ -110,7 +111,7 @@ class Channels:
                 title=title, body=body if markdown else text, notify_type=notify_type,
                 body_format=apprise.NotifyFormat.MARKDOWN if markdown else apprise.NotifyFormat.TEXT),
                 timeout=SEND_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return SendResult(False, f"no answer within {SEND_TIMEOUT:g}s")
         except Exception as exc:  # a plugin bug must not take the delivery loop down
             return SendResult(False, f"{type(exc).__name__} in apprise")

@@ -14,7 +14,7 @@ Everything takes ``now``; nothing reads a clock or the database.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .models import FactChange, FactState, Observation, StoredItem
 from .ruleset.compiled import Fact

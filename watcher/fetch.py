@@ -15,7 +15,7 @@ import email.utils
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import httpx
 
@@ -145,8 +145,8 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def max_age(headers: httpx.Headers) -> float | None:
@@ -158,12 +158,12 @@ def max_age(headers: httpx.Headers) -> float | None:
     if expires:
         try:
             when = email.utils.parsedate_to_datetime(expires)
-            date = email.utils.parsedate_to_datetime(headers["date"]) if "date" in headers else datetime.now(timezone.utc)
+            date = email.utils.parsedate_to_datetime(headers["date"]) if "date" in headers else datetime.now(UTC)
         except (TypeError, ValueError, IndexError):
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         if date.tzinfo is None:
-            date = date.replace(tzinfo=timezone.utc)
+            date = date.replace(tzinfo=UTC)
         return max(0.0, (when - date).total_seconds())
     return None

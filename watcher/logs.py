@@ -12,7 +12,8 @@ import json
 import logging
 import sys
 import threading
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
+from collections.abc import Iterable
 
 _SECRETS: set[str] = set()
 _LOCK = threading.Lock()

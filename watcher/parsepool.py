@@ -42,8 +42,8 @@ class ParsePool:
         try:
             future = loop.run_in_executor(self._executor(), parse_feed, body, url, content_type)
             return await asyncio.wait_for(future, self.timeout)
-        except asyncio.TimeoutError:
-            self._replace("a parse took longer than %ss" % self.timeout)
+        except TimeoutError:
+            self._replace(f"a parse took longer than {self.timeout}s")
             raise ParseError(f"parsing took longer than {self.timeout:g}s; the document was abandoned") from None
         except BrokenProcessPool:
             self._replace("a parse worker died")

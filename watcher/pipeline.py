@@ -25,7 +25,8 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable, Protocol
+from typing import Protocol
+from collections.abc import Awaitable, Callable
 
 from . import polling
 from .alerts import build_alerts
@@ -33,7 +34,7 @@ from .errors import FetchError, ParseError
 from .facts import diff_facts
 from .logs import event
 from .match import match_items
-from .models import Fetched, NotModified, ParsedFeed, PollOutcome, StoredItem
+from .models import FactChange, Fetched, Match, NotModified, ParsedFeed, PollOutcome, StoredItem
 from .ruleset.compiled import Feed, Ruleset
 from .store import Database, Store, feeds, items, ledger, outbox
 
@@ -123,28 +124,55 @@ def _young(stored: StoredItem, now: datetime, max_age: float) -> bool:
     return max_age > 0 and published is not None and now - published <= timedelta(seconds=max_age)
 
 
+@dataclass
+class _Fresh:
+    """What a poll brought that nobody has seen: all new items, and those allowed to act."""
+
+    new: list[StoredItem]
+    updated: list[StoredItem]
+    alertable: list[StoredItem]   # may fire item alerts
+    evidence: list[StoredItem]    # may move facts
+
+
+def _store_items(db: Database, feed: Feed, parsed: ParsedFeed, now: datetime) -> _Fresh:
+    """Insert the poll's items; the database says which are new. A feed's first poll is its
+    backlog: those items alert and move facts only when recent enough (``feed.backlog``)."""
+    row = feeds.feed_row(db, feed.name)
+    backlog = row is None or row.first_success_at is None
+    new, updated = items.record_items(db, feed.name, parsed.items, now, backlog=backlog)
+    alertable = [s for s in new if not backlog or _young(s, now, feed.backlog.alerts)]
+    evidence = [s for s in new if not backlog or _young(s, now, feed.backlog.facts)]
+    return _Fresh(new, updated, alertable, evidence)
+
+
+def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], now: datetime) -> dict[int, FactChange]:
+    """Weigh the new items against the ledger and record the changes; returns them by change id."""
+    changes = diff_facts(ruleset.facts, ledger.known_facts(db), evidence, now, ruleset.digest)
+    return {ledger.save_change(db, change): change for change in changes}
+
+
+def _enqueue_alerts(db: Database, ruleset: Ruleset, matches: list[Match], changes: dict[int, FactChange],
+                    now: datetime) -> int:
+    """Build the alerts and write them to the outbox; returns how many were new."""
+    drafts = build_alerts(ruleset, matches, changes)
+    return sum(outbox.enqueue(db, d, now, fact_change_id=d.extra.get("fact_change_id")) is not None
+               for d in drafts)
+
+
 def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed, fetched: Fetched,
                  body_hash: str, now: datetime, next_at: datetime) -> PollReport:
     """The poll's one transaction (runs on the database thread)."""
     with db.atomic():
-        row = feeds.feed_row(db, feed.name)
-        backlog = row is None or row.first_success_at is None
-        new, updated = items.record_items(db, feed.name, parsed.items, now, backlog=backlog)
-        # a feed's first poll is its backlog: it alerts and moves facts only for recent items
-        alertable = [s for s in new if not backlog or _young(s, now, feed.backlog.alerts)]
-        evidence = [s for s in new if not backlog or _young(s, now, feed.backlog.facts)]
-        matches = match_items(ruleset.item_rules, alertable)
-        changes = diff_facts(ruleset.facts, ledger.known_facts(db), evidence, now, ruleset.digest)
-        recorded = {ledger.save_change(db, change): change for change in changes}
-        drafts = build_alerts(ruleset, matches, recorded)
-        queued = sum(outbox.enqueue(db, d, now, fact_change_id=d.extra.get("fact_change_id")) is not None
-                     for d in drafts)
-        outcome = PollOutcome.NEW if new else PollOutcome.UNCHANGED
+        fresh = _store_items(db, feed, parsed, now)
+        matches = match_items(ruleset.item_rules, fresh.alertable)
+        changes = _update_facts(db, ruleset, fresh.evidence, now)
+        queued = _enqueue_alerts(db, ruleset, matches, changes, now)
+        outcome = PollOutcome.NEW if fresh.new else PollOutcome.UNCHANGED
         feeds.record_poll(db, feed.name, outcome=outcome, now=now, next_poll_at=next_at, reached=True,
-                          parsed=True, found_new=bool(new), etag=fetched.etag,
+                          parsed=True, found_new=bool(fresh.new), etag=fetched.etag,
                           last_modified=fetched.last_modified, body_hash=body_hash)
-    for change in changes:
+    for change in changes.values():
         event(log, logging.INFO, "fact changed", fact=change.fact, old=change.old, new=change.new,
               feed=feed.name, evidence=len(change.evidence))
-    return PollReport(feed.name, outcome, next_at, new=len(new), updated=len(updated), matches=len(matches),
-                      fact_changes=[c.fact for c in changes], alerts=queued)
+    return PollReport(feed.name, outcome, next_at, new=len(fresh.new), updated=len(fresh.updated),
+                      matches=len(matches), fact_changes=[c.fact for c in changes.values()], alerts=queued)

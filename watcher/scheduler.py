@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
-from typing import Awaitable, Callable, Mapping
+from datetime import datetime, UTC
+from collections.abc import Awaitable, Callable, Mapping
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -34,7 +34,7 @@ class FeedScheduler:
         self._poll = poll
         self._intervals: dict[str, float] = {}
         self._inflight: set[asyncio.Task] = set()
-        self._sched = AsyncIOScheduler(timezone=timezone.utc, job_defaults={
+        self._sched = AsyncIOScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": int(misfire_grace)})
 
     @property
@@ -59,7 +59,7 @@ class FeedScheduler:
         for name, interval in intervals.items():
             old = self._intervals.get(name)
             if old is None:
-                self._sched.add_job(self._run, IntervalTrigger(seconds=max(1, interval), timezone=timezone.utc),
+                self._sched.add_job(self._run, IntervalTrigger(seconds=max(1, interval), timezone=UTC),
                                     args=[name], id=_job_id(name), name=name, next_run_time=next_at[name],
                                     replace_existing=True)
                 added.append(name)
@@ -67,7 +67,7 @@ class FeedScheduler:
                 job = self._sched.get_job(_job_id(name))
                 if job is not None:
                     when = job.next_run_time
-                    job.reschedule(IntervalTrigger(seconds=max(1, interval), timezone=timezone.utc))
+                    job.reschedule(IntervalTrigger(seconds=max(1, interval), timezone=UTC))
                     # keep the pending run if it comes sooner than a whole new interval
                     if when is not None:
                         job.modify(next_run_time=min(when, next_at.get(name, when)))

@@ -8,7 +8,7 @@ every fact change as the "rules hash" that decided it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..match import ItemRule, Matcher
 

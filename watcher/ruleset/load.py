@@ -13,7 +13,8 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
 from pydantic import ValidationError
 
@@ -22,7 +23,7 @@ from ..match import ItemRule, Matcher, compile_term
 from . import compiled as c
 from .problems import problems_from
 from .schema import MatchSpec, RuleFile
-from .yamlsrc import item_position, key_position, locate, position, read_yaml
+from .yamlsrc import key_position, locate, position, read_yaml
 
 RULE_SUFFIXES = (".yaml", ".yml")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -73,7 +73,10 @@ def _message(err: dict[str, Any], loc: tuple[Any, ...]) -> str:
         key = loc[-1]
         allowed = allowed_keys(loc[:-1])
         close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-        hint = f' (did you mean "{close[0]}"?)' if close else (f" (allowed here: {', '.join(allowed)})" if allowed else "")
+        if close:
+            hint = f' (did you mean "{close[0]}"?)'
+        else:
+            hint = f" (allowed here: {', '.join(allowed)})" if allowed else ""
         return f'unknown key "{key}"{hint}'
     if kind == "missing":
         return f'missing required key "{loc[-1]}"'

@@ -28,7 +28,8 @@ def _duration(value: Any) -> float:
     return parse_duration(value)
 
 
-Duration = Annotated[float, BeforeValidator(_duration), Field(json_schema_extra={"type": ["string", "number"], "examples": ["30s", "15m", "2h", "1d"]})]
+Duration = Annotated[float, BeforeValidator(_duration),
+                     Field(json_schema_extra={"type": ["string", "number"], "examples": ["30s", "15m", "2h", "1d"]})]
 
 
 class Strict(BaseModel):
@@ -89,7 +90,7 @@ class MatchSpec(Strict):
                                description="Which fields of the item to look in.")
 
     @model_validator(mode="after")
-    def _needs_a_positive_term(self) -> "MatchSpec":
+    def _needs_a_positive_term(self) -> MatchSpec:
         if not self.all and not self.any:
             raise ValueError("a match needs at least one term under `all` or `any`")
         if not self.scope:
@@ -147,7 +148,7 @@ class FactSpec(Strict):
     signals: list[Signal] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _ordered_needs_values(self) -> "FactSpec":
+    def _ordered_needs_values(self) -> FactSpec:
         if self.ordered and not self.values:
             raise ValueError("`ordered: true` needs the list of `values` in order")
         return self
@@ -162,7 +163,7 @@ class AlertOn(Strict):
     feeds: list[Name] | None = Field(None, description="Only items from these feeds (or feeds with these tags).")
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "AlertOn":
+    def _exactly_one(self) -> AlertOn:
         if (self.fact is None) == (self.items is None):
             raise ValueError("`on` needs exactly one of `fact` or `items`")
         if self.to is not None and self.fact is None:

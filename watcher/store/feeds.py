@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 from sqlite_utils import Database
 
@@ -31,7 +32,7 @@ class FeedRow:
     removed_at: datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "FeedRow":
+    def from_row(cls, row: Mapping[str, Any]) -> FeedRow:
         times = {k: parse_iso(row[k]) for k in ("last_poll_at", "last_success_at", "last_new_at",
                                                  "first_success_at", "next_poll_at", "removed_at")}
         plain = {k: row[k] for k in ("name", "url", "etag", "last_modified", "body_hash", "status", "error",
