@@ -31,6 +31,15 @@ class Route:
     gzip: bool = False
     mtime: float = field(default_factory=time.time)
     handler: Callable[[BaseHTTPRequestHandler], None] | None = None
+    _gzipped: bytes | None = None
+
+    def wire_body(self) -> bytes:
+        """The body as sent: compressed once (a big body compressed per request would stall tests)."""
+        if not self.gzip:
+            return self.body
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.body, compresslevel=6)
+        return self._gzipped
 
     @property
     def etag(self) -> str:
@@ -72,6 +81,7 @@ class FeedServer:
         if isinstance(body, str):
             body = body.encode()
         route = Route(body=body, **kwargs)
+        route.wire_body()
         with self._lock:
             self.routes[path] = route
         return route
@@ -101,9 +111,8 @@ class FeedServer:
                     and request.headers.get("If-Modified-Since") == headers["Last-Modified"]):
                 _send(request, 304, b"", {"ETag": route.etag})
                 return
-        body = route.body
+        body = route.wire_body()
         if route.gzip:
-            body = gzip.compress(body)
             headers["Content-Encoding"] = "gzip"
         if route.trickle:
             request.send_response(route.status)
