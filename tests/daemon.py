@@ -53,7 +53,7 @@ class DaemonProcess:
     @property
     def url(self) -> str:
         if self._url is None:
-            self._url = self.wait_for(r"http listening url=(\S+)").group(1)
+            self._url = self.wait_for(r"http listening address=\S+ url=(\S+)").group(1)
         return self._url
 
     def get(self, path: str) -> tuple[int, str]:

@@ -293,7 +293,8 @@ class Watcher:
             raise WatcherError(f"cannot serve HTTP on {host}:{port}: {exc.strerror}; choose another address "
                                "with --http HOST:PORT, or --http off") from None
         self.http.start()
-        event(log, logging.INFO, "http listening", url=self.http.url)
+        host, port = self.http.address
+        event(log, logging.INFO, "http listening", address=f"{host}:{port}", url=self.http.url)
 
     async def _stop_http(self) -> None:
         if self.http is not None:
