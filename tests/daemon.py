@@ -76,6 +76,13 @@ class DaemonProcess:
     def signal(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
 
+    def wait(self, seconds: float = 30) -> int:
+        """Wait for the process to exit by itself; returns the exit code."""
+        try:
+            return self.proc.wait(timeout=seconds)
+        finally:
+            self._log.close()
+
     def stop(self, seconds: float = 30) -> int:
         """SIGTERM and wait for the exit; returns the exit code."""
         if self.proc.poll() is None:

@@ -276,3 +276,25 @@ def test_removed_feeds_lose_their_series_on_reload(tmp_path, rules_dir, feed_ser
     assert ("watcher_polls_total", (("feed", "wire"), ("outcome", "new"))) not in after
     assert value(after, "watcher_rule_reloads_total", result="ok") == 2
 
+
+
+def test_readyz_reports_a_database_that_cannot_be_written(tmp_path, rules_dir, feed_server, receiver, monkeypatch):
+    _setup(rules_dir, feed_server, receiver, monkeypatch)
+
+    async def scenario():
+        async with Daemon(tmp_path, rules_dir) as d:
+            ready = await d.get("/readyz")
+            # a real write failure: the probe's table is gone (as good as a full disk for the probe)
+            await d.watcher.store.call(lambda db: db.execute("DROP TABLE _heartbeat"))
+            for _ in range(100):
+                broken = await d.get("/readyz")
+                if broken[0] == 503:
+                    break
+                await asyncio.sleep(0.1)
+            return ready, broken, await d.get("/healthz")
+
+    ready, broken, alive = asyncio.run(scenario())
+    assert ready[0] == 200 and broken[0] == 503 and alive[0] == 200     # alive, but not ready
+    [database] = [c for c in json.loads(broken[1])["checks"] if c["name"] == "database"]
+    assert database == {"name": "database", "ok": False,
+                        "detail": "cannot write to the state database: no such table: _heartbeat"}

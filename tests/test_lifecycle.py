@@ -65,7 +65,7 @@ def test_sigterm_lets_the_poll_in_flight_commit_and_loses_nothing(tmp_path, rule
             time.sleep(0.02)
         assert feed_server.count("/wire.xml") == 1              # the first poll is in flight
         daemon.signal(signal.SIGTERM)
-        assert daemon.stop() == 0
+        assert daemon.wait() == 0
     finally:
         daemon.kill()
     log = daemon.log()
@@ -84,6 +84,28 @@ def test_sigterm_lets_the_poll_in_flight_commit_and_loses_nothing(tmp_path, rule
     assert receiver.titles() == ["US aid package for Ukraine: stalled → passed-senate"]
 
 
+def test_a_second_signal_exits_at_once_and_the_state_stays_whole(tmp_path, rules_dir, feed_server, receiver):
+    write_rules(rules_dir, RULES.format(url=feed_server.url("/wire.xml"), interval="2s"))
+    feed_server.set("/wire.xml", rss([{"title": "story", "guid": "s"}]), delay=20.0)   # a poll that hangs
+    daemon = DaemonProcess(tmp_path, _env(tmp_path, rules_dir, receiver))
+    try:
+        daemon.wait_for("daemon running")
+        deadline = time.monotonic() + 30
+        while feed_server.count("/wire.xml") == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        daemon.signal(signal.SIGTERM)
+        daemon.wait_for("stopping")
+        daemon.signal(signal.SIGTERM)                          # the operator does not want to wait
+        assert daemon.wait(15) == 130
+    finally:
+        daemon.kill()
+    assert "signal received again; exiting now" in daemon.log()
+    db = sqlite3.connect(tmp_path / "w.db")
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert db.execute("SELECT count(*) FROM items").fetchone() == (0,)    # the poll never committed
+    db.close()
+
+
 def test_second_daemon_refuses_and_health_follows_the_daemon(tmp_path, rules_dir, feed_server, receiver):
     write_rules(rules_dir, RULES.format(url=feed_server.url("/wire.xml"), interval="1h"))
     feed_server.set("/wire.xml", rss([]))
@@ -100,6 +122,13 @@ def test_second_daemon_refuses_and_health_follows_the_daemon(tmp_path, rules_dir
         assert alive.returncode == 0 and alive.stdout.startswith("ok:"), alive.stderr
         ready = run_cli("health", "--ready", "--http", address, env=env)
         assert ready.returncode == 0, ready.stderr
+        taken = run_cli("run", "--http", address, env={**env, "WATCHER_DB": str(tmp_path / "other.db")})
+        assert taken.returncode == 1 and f"cannot serve HTTP on {address}" in taken.stderr
+        copy = run_cli("backup", str(tmp_path / "backup.db"), env=env)      # online, while the daemon runs
+        assert copy.returncode == 0 and "integrity ok" in copy.stdout, copy.stderr
+        db = sqlite3.connect(tmp_path / "backup.db")
+        assert db.execute("SELECT name FROM feeds").fetchall() == [("wire",)]
+        db.close()
         assert first.stop() == 0
     finally:
         first.kill()

@@ -134,3 +134,29 @@ def test_pending_observations_hook_is_absent_until_the_table_exists(db, tmp_path
     assert {k: len(v) for k, v in pending.items()} == {"aid": 2, "other": 1}
     text = metrics.render().decode()
     assert 'watcher_pending_observations{fact="aid"} 2.0' in text
+
+
+def test_the_daemons_housekeeping_runs_retention_in_batches(tmp_path, rules_dir):
+    import asyncio
+    import io
+
+    from conftest import write_rules
+    from watcher.app import Settings, Watcher
+
+    write_rules(rules_dir, 'feeds:\n  wire: {url: "https://w.example/rss"}\n')
+    clock = [NOW]
+    watcher = Watcher(Settings(rules=rules_dir, db=tmp_path / "w.db", parse_workers=0, keep_items=90 * 86400),
+                      clock=lambda: clock[0], console=io.StringIO())
+
+    async def scenario() -> tuple[int, int]:
+        await watcher.open()
+        try:
+            await watcher.store.call(items.record_items, "wire", [_item(f"k{i}", f"t{i}") for i in range(1200)],
+                                     NOW, backlog=False)
+            young = await watcher.housekeeper().thin_items()
+            clock[0] = NOW + timedelta(days=91)
+            return young, await watcher.housekeeper().thin_items()
+        finally:
+            await watcher.close()
+
+    assert asyncio.run(scenario()) == (0, 1200)                     # three batches of at most 500

@@ -8,10 +8,10 @@
 
 The rule set is swapped whole on reload; a reload that fails keeps the last good rules.
 
-While it runs, the daemon also keeps a pulse (``alive``: the event loop turns), proves the
-database writable every few seconds (``ready``), serves the HTTP endpoint (``web``) when
-``Settings.http`` is set, fires feed-health alerts (``feedhealth``), thins old items
-(``store.upkeep``), and counts what it does (``metrics``). Stopping is bounded: polls in
+While it runs, the daemon also keeps its ``vitals`` (a pulse of the event loop and a database
+write probe, behind ``alive`` and ``ready``), serves the HTTP endpoint (``web``) when
+``Settings.http`` is set, runs its ``housekeeping`` (feed-health sweep, retention), records
+feed outages after each poll (``feedhealth``), and counts what it does (``metrics``). Stopping is bounded: polls in
 flight get ``drain_timeout`` seconds to commit, then whatever is left is cancelled (a poll's
 transaction is all or nothing, so a cancelled poll is simply polled again next time).
 """
@@ -40,8 +40,10 @@ from .parsepool import ParsePool
 from .pipeline import PollReport, Services, check_feed
 from .ruleset import Ruleset, load_rules
 from .scheduler import FeedScheduler
-from .store import StateLock, Store, feeds, ledger, upkeep
+from .store import StateLock, Store, feeds, ledger
 from .timefmt import utcnow
+from .housekeeping import Housekeeper
+from .vitals import Vitals
 from .web import Check, Hooks, StatusServer
 
 log = logging.getLogger(__name__)
@@ -85,8 +87,7 @@ class Watcher:
         self.dispatcher: Dispatcher | None = None
         self.metrics = Metrics(settings.db, clock)
         self.http: StatusServer | None = None
-        self._pulse_at: float | None = None           # time.monotonic() of the loop's last pulse
-        self._db_probe: tuple[float, str | None] | None = None  # (monotonic, error) of the last write probe
+        self.vitals = Vitals(settings.heartbeat, settings.stall_after)
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -250,19 +251,20 @@ class Watcher:
         After ``stop`` it returns within about ``drain_timeout`` seconds: no new poll starts,
         polls in flight and the delivery round in progress get that long to finish.
         """
-        assert self.ruleset is not None and self.dispatcher is not None
-        self._pulse_at = time.monotonic()
-        await self._probe_database()
-        self._scheduler = FeedScheduler(self.poll)
-        self._scheduler.start()
-        self._scheduler.sync(*await self._schedule_plan(self.ruleset))
-        tasks = [asyncio.create_task(self.dispatcher.run(stop), name="dispatcher"),
-                 asyncio.create_task(self._pulse(stop), name="pulse"),
-                 asyncio.create_task(self._upkeep(stop), name="upkeep")]
-        if self.settings.watch_rules:
-            tasks.append(asyncio.create_task(self._watch_rules(stop), name="rules-watch"))
+        assert self.ruleset is not None and self.dispatcher is not None and self.store is not None
+        self.vitals.start()
+        await self.vitals.probe(self.store, self.clock())
+        self._start_http()  # first: a taken port fails the start before anything is polled
+        tasks: list[asyncio.Task] = []
         try:
-            self._start_http()
+            self._scheduler = FeedScheduler(self.poll)
+            self._scheduler.start()
+            self._scheduler.sync(*await self._schedule_plan(self.ruleset))
+            tasks += [asyncio.create_task(self.dispatcher.run(stop), name="dispatcher"),
+                      asyncio.create_task(self.vitals.pulse(stop), name="pulse"),
+                      asyncio.create_task(self.housekeeper().run(stop), name="housekeeping")]
+            if self.settings.watch_rules:
+                tasks.append(asyncio.create_task(self._watch_rules(stop), name="rules-watch"))
             event(log, logging.INFO, "daemon running", feeds=len(self.ruleset.feeds))
             await stop.wait()
             event(log, logging.INFO, "stopping", drain_timeout=self.settings.drain_timeout)
@@ -279,7 +281,7 @@ class Watcher:
                 task.cancel()
             await self._stop_http()
 
-    # -- health, readiness, upkeep ---------------------------------------------------------------
+    # -- HTTP, health, readiness, housekeeping ------------------------------------------------------
 
     def _start_http(self) -> None:
         if self.settings.http is None:
@@ -303,10 +305,7 @@ class Watcher:
 
     def alive(self) -> Check:
         """Liveness (any thread): the event loop has turned recently."""
-        if self._pulse_at is None:
-            return Check("event loop", False, "the daemon is not running")
-        age = time.monotonic() - self._pulse_at
-        return Check("event loop", age < self.settings.stall_after, f"last pulse {age:.1f}s ago")
+        return self.vitals.alive()
 
     def ready(self) -> list[Check]:
         """Readiness (any thread): rules loaded and the last reload ok, database writable, scheduler running."""
@@ -318,75 +317,15 @@ class Watcher:
                                                  f"{self.last_reload_error}"))
         else:
             rules = Check("rules", True, ruleset.summary())
-        probe = self._db_probe
-        if probe is None:
-            database = Check("database", False, "not checked yet")
-        else:
-            age = time.monotonic() - probe[0]
-            stale = age > max(30.0, 3 * self.settings.heartbeat)
-            database = Check("database", probe[1] is None and not stale,
-                             redact(probe[1]) if probe[1] else f"not checked for {age:.0f}s" if stale
-                             else f"writable (checked {age:.1f}s ago)")
-        scheduler = Check("scheduler", self.scheduler_running, "running" if self.scheduler_running else "stopped")
-        return [rules, database, scheduler]
+        running = self.scheduler_running
+        return [rules, self.vitals.database(), Check("scheduler", running, "running" if running else "stopped")]
 
-    async def _pulse(self, stop: asyncio.Event) -> None:
-        """Mark that the event loop turns (``alive``); a stalled loop stops pulsing."""
-        while not stop.is_set():
-            self._pulse_at = time.monotonic()
-            await _sleep(stop, min(1.0, self.settings.heartbeat))
-
-    async def _probe_database(self) -> None:
+    def housekeeper(self) -> Housekeeper:
+        """The periodic chores: write probe, feed-health sweep, retention (see ``housekeeping``)."""
         assert self.store is not None
-        try:
-            limit = max(5.0, self.settings.heartbeat)
-            await asyncio.wait_for(self.store.call(upkeep.beat, self.clock()), timeout=limit)
-            error = None
-        except TimeoutError:
-            error = "the database did not answer a write within the time limit"
-        except Exception as exc:  # sqlite3 errors, a full disk, a read-only mount
-            error = f"cannot write to the state database: {exc}"
-        if error and (self._db_probe is None or self._db_probe[1] is None):
-            event(log, logging.ERROR, "database write probe failed", error=error)
-        self._db_probe = (time.monotonic(), error)
-
-    async def _upkeep(self, stop: asyncio.Event) -> None:
-        """Every heartbeat: probe the database. Every minute: feed-health sweep. Every
-        ``upkeep_every``: retention (old items' text cleared in small batches)."""
-        assert self.store is not None
-        last_sweep = last_retention = 0.0
-        while not stop.is_set():
-            await self._probe_database()
-            now_mono = time.monotonic()
-            try:
-                if self.ruleset is not None and now_mono - last_sweep >= 60:
-                    last_sweep = now_mono
-                    queued = await self.store.call(feedhealth.sweep, self.ruleset, self.clock())
-                    self.metrics.feed_alerts(queued)
-                    if queued and self.dispatcher is not None:
-                        self.dispatcher.wake()
-                if self.settings.keep_items > 0 and now_mono - last_retention >= self.settings.upkeep_every:
-                    last_retention = now_mono
-                    await self.thin_items(stop)
-            except Exception:  # upkeep must not end the daemon; it is tried again next round
-                log.exception("upkeep round failed")
-            await _sleep(stop, self.settings.heartbeat)
-
-    async def thin_items(self, stop: asyncio.Event | None = None) -> int:
-        """Retention: clear the text of items older than ``keep_items``, a batch at a time so
-        polls are never held up for long; returns how many items were thinned."""
-        assert self.store is not None
-        total = 0
-        for _ in range(10_000):  # bounded: 5 million items per pass at most
-            if stop is not None and stop.is_set():
-                break
-            count = await self.store.call(upkeep.thin_items, self.settings.keep_items, self.clock())
-            total += count
-            if count == 0:
-                break
-        if total:
-            event(log, logging.INFO, "retention: old items thinned", items=total)
-        return total
+        return Housekeeper(self.store, self.vitals, self.metrics, self.clock, lambda: self.ruleset,
+                           lambda: self.dispatcher.wake() if self.dispatcher else None,
+                           keep_items=self.settings.keep_items, every=self.settings.upkeep_every)
 
     async def _watch_rules(self, stop: asyncio.Event) -> None:
         from watchfiles import DefaultFilter, awatch
@@ -418,14 +357,6 @@ class _CountingDispatcher(Dispatcher):
         report = await super().deliver_due(now)
         self._metrics.dispatched(report)
         return report
-
-
-async def _sleep(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep, waking early when ``stop`` is set."""
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
 
 
 def _diff(old: Ruleset | None, new: Ruleset) -> dict[str, int]:
