@@ -53,8 +53,8 @@ Note: {{ note }}
 FEED_DOWN_TITLE = "Feed {{ feed }} is down (failing for {{ down_for }})"
 FEED_UP_TITLE = "Feed {{ feed }} is back (was down for {{ down_for }})"
 FEED_BODY = """\
-**{{ feed }}** {% if state == "down" %}has failed every poll since {{ since }} ({{ polls }} polls).\
-{% else %}is polled successfully again; it had failed since {{ since }} ({{ polls }} polls).{% endif %}
+**{{ feed }}** {% if state == "down" %}has failed every poll since {{ since }}{% else %}is polled successfully \
+again; it had failed since {{ since }}{% endif %} ({{ polls }} failed polls).
 {% if error %}
 
 Last error: {{ error | shorten(300) }}
