@@ -2,11 +2,12 @@
 #   make run        set up and run the daemon on the bundled rules (state in state/watcher.db)
 #   make test       set up and run the whole test suite (what CI runs)
 #   make test-fast  the suite without the tests marked slow
+#   make test-deps  system packages the tests use (Debian's chromium for the browser test)
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast validate clean
+.PHONY: run test test-fast test-deps validate clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,7 +21,10 @@ run: $(BIN)/.installed
 validate: $(BIN)/.installed
 	$(BIN)/watcher validate
 
-test: $(BIN)/.installed
+test-deps:
+	bash scripts/test-deps.sh
+
+test: $(BIN)/.installed test-deps
 	$(BIN)/pytest
 
 test-fast: $(BIN)/.installed

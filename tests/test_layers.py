@@ -13,11 +13,12 @@ HOMES = {
     "feedparser": {"parse"},
     "apprise": {"deliver"},
     "sqlite_utils": {"store"},
-    "jinja2": {"templates"},
+    "jinja2": {"templates", "web"},          # web: the status page (autoescaped HTML)
     "apscheduler": {"scheduler"},
     "click": {"cli"},
     "ruamel": {"ruleset"},
     "pydantic": {"ruleset"},
+    "prometheus_client": {"metrics"},
 }
 # pure stages: no I/O modules, no orchestration
 PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "models", "errors", "timefmt", "templates"}

@@ -9,10 +9,11 @@ and a replay, two feeds carrying one story) stores it once:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from collections.abc import Mapping, Sequence
 
-from .models import AlertDraft, FactChange, Match
+from .models import AlertDraft, FactChange, FeedOutage, Match
 from .ruleset.compiled import CONSOLE, AlertRule, Fact, Ruleset
 from .templates import render
 from .timefmt import iso
@@ -46,6 +47,17 @@ Evidence:
 {% if note %}
 
 Note: {{ note }}
+{% endif %}"""
+
+
+FEED_DOWN_TITLE = "Feed {{ feed }} is down (failing for {{ down_for }})"
+FEED_UP_TITLE = "Feed {{ feed }} is back (was down for {{ down_for }})"
+FEED_BODY = """\
+**{{ feed }}** {% if state == "down" %}has failed every poll since {{ since }}{% else %}is polled successfully \
+again; it had failed since {{ since }}{% endif %} ({{ polls }} failed polls).
+{% if error %}
+
+Last error: {{ error | shorten(300) }}
 {% endif %}"""
 
 
@@ -124,3 +136,36 @@ def build_alerts(ruleset: Ruleset, matches: Sequence[Match],
     for change_id, change in changes.items():
         drafts += fact_alerts(ruleset, change, change_id)
     return drafts
+
+
+def feed_alerts(ruleset: Ruleset, outage: FeedOutage, now: datetime, *, recovered: bool = False,
+                rules: Sequence[str] | None = None) -> list[AlertDraft]:
+    """Feed-health alerts for one outage: "down" for the rules whose threshold it has passed,
+    or "back" (``recovered``) for the rules named in ``rules`` (those that said it was down)."""
+    drafts = []
+    down_for = (outage.ended_at or now) - outage.started_at
+    for rule in ruleset.feed_rules(outage.feed):
+        if recovered and (rules is None or rule.name not in rules):
+            continue
+        if not recovered and down_for.total_seconds() < (rule.feed_down or 0):
+            continue
+        state = "up" if recovered else "down"
+        context = {"rule": rule.name, "severity": rule.severity, "feed": outage.feed, "state": state,
+                   "since": _day(outage.started_at), "down_for": _span(down_for.total_seconds()),
+                   "polls": outage.failed_polls, "error": outage.last_error or ""}
+        drafts.append(_draft(rule, ruleset, f"feed-{state}:{rule.name}:{outage.id}", "feed", context,
+                             FEED_UP_TITLE if recovered else FEED_DOWN_TITLE, FEED_BODY))
+    return drafts
+
+
+def _span(seconds: float) -> str:
+    """A rough human duration: ``3d 4h``, ``2h 5m``, ``12m``, ``40s``."""
+    seconds = int(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    if not parts:
+        return f"{seconds}s"
+    return " ".join(parts[:2])

@@ -7,6 +7,13 @@
     await watcher.close()
 
 The rule set is swapped whole on reload; a reload that fails keeps the last good rules.
+
+While it runs, the daemon also keeps its ``vitals`` (a pulse of the event loop and a database
+write probe, behind ``alive`` and ``ready``), serves the HTTP endpoint (``web``) when
+``Settings.http`` is set, runs its ``housekeeping`` (feed-health sweep, retention), records
+feed outages after each poll (``feedhealth``), and counts what it does (``metrics``). Stopping is bounded: polls in
+flight get ``drain_timeout`` seconds to commit, then whatever is left is cancelled (a poll's
+transaction is all or nothing, so a cancelled poll is simply polled again next time).
 """
 
 from __future__ import annotations
@@ -14,25 +21,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from collections.abc import Callable
 
-from . import polling
+from . import __version__, feedhealth, polling
 from .deliver import Channels, check_url
 from .dispatch import Dispatcher, DispatchReport, RetryPolicy
 from .errors import RuleError, WatcherError
 from .fetch import FetchLimits, Fetcher
-from .logs import event, register_secret
-from .models import PollOutcome
+from .logs import event, redact, register_secret
+from .metrics import CONTENT_TYPE, Metrics
+from .models import ParsedFeed, PollOutcome
 from .parsepool import ParsePool
 from .pipeline import PollReport, Services, check_feed
 from .ruleset import Ruleset, load_rules
 from .scheduler import FeedScheduler
 from .store import StateLock, Store, feeds, ledger
 from .timefmt import utcnow
+from .housekeeping import Housekeeper
+from .vitals import Vitals
+from .web import Check, Hooks, StatusServer
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +59,11 @@ class Settings:
     check_concurrency: int = 20       # feeds polled at once by `watcher check`
     drain_timeout: float = 10.0       # seconds to let polls in flight finish on stop
     watch_rules: bool = True          # reload when a rule file changes
+    http: tuple[str, int] | None = None  # where to serve /healthz, /metrics, the status page (None: off)
+    heartbeat: float = 5.0            # seconds between pulses and database write probes
+    stall_after: float = 60.0         # /healthz fails when the event loop has not turned for this long
+    keep_items: float = 0.0           # seconds before old items' text is cleared (0: keep forever)
+    upkeep_every: float = 3600.0      # seconds between retention passes
     fetch: FetchLimits = field(default_factory=FetchLimits)
     poll: polling.PollPolicy = field(default_factory=polling.PollPolicy)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -68,6 +85,9 @@ class Watcher:
         self._parser = ParsePool(settings.parse_workers)
         self._scheduler: FeedScheduler | None = None
         self.dispatcher: Dispatcher | None = None
+        self.metrics = Metrics(settings.db, clock)
+        self.http: StatusServer | None = None
+        self.vitals = Vitals(settings.heartbeat, settings.stall_after)
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -98,11 +118,15 @@ class Watcher:
             ruleset, channels = self.load_rules()
         except WatcherError as exc:
             self.last_reload_ok, self.last_reload_error = False, str(exc)
+            self.metrics.reloaded(False, self.clock())
             event(log, logging.ERROR, "rule reload failed; keeping the last good rules",
                   rules=old.digest if old else None, problems=str(exc))
             return False
         await self._apply(ruleset, channels)
         self.last_reload_ok, self.last_reload_error = True, None
+        self.metrics.reloaded(True, self.clock())
+        if old is not None:
+            self.metrics.forget_feeds(sorted(set(old.feeds) - set(ruleset.feeds)))
         diff = _diff(old, ruleset)
         if self._scheduler is not None:
             jobs = self._scheduler.sync(*await self._schedule_plan(ruleset))
@@ -124,7 +148,9 @@ class Watcher:
             self._lock.release()
             raise
         self._fetcher = Fetcher(self.settings.fetch)
-        self.dispatcher = Dispatcher(self.store, self.channels, self.clock, self.settings.retry)
+        self.dispatcher = _CountingDispatcher(self.store, self.channels, self.clock, self.settings.retry,
+                                              metrics=self.metrics)
+        self.metrics.reloaded(True, self.clock())
         event(log, logging.INFO, "watcher ready", rules=ruleset.summary(), db=str(self.settings.db))
 
     def channels(self) -> Channels:
@@ -140,20 +166,52 @@ class Watcher:
             self.store = None
         self._lock.release()
 
-    def _services(self) -> Services:
+    def _services(self, feed: str | None = None) -> Services:
+        """The pipeline's services; with ``feed``, fetch and parse are timed and counted for it."""
         assert self.store is not None and self._fetcher is not None
-        return Services(self.store, self._fetcher.fetch, self._parser.parse, self.settings.poll)
+        fetch, parse = self._fetcher.fetch, self._parser.parse
+        if feed is None:
+            return Services(self.store, fetch, parse, self.settings.poll)
+        metrics = self.metrics
+
+        async def timed_fetch(url: str, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return await fetch(url, **kwargs)
+            finally:
+                metrics.fetched(feed, time.perf_counter() - started)
+
+        async def counted_parse(body: bytes, url: str, content_type: str) -> ParsedFeed:
+            parsed = await parse(body, url, content_type)
+            metrics.parsed(feed, len(parsed.items))
+            return parsed
+
+        return Services(self.store, timed_fetch, counted_parse, self.settings.poll)
+
+    async def _poll_once(self, ruleset: Ruleset, name: str) -> PollReport:
+        """One poll and what follows it: log, count, feed health, wake the dispatcher."""
+        assert self.store is not None
+        started = self.clock()
+        report = await check_feed(self._services(name), ruleset, ruleset.feeds[name], started)
+        _log_poll(report, (self.clock() - started).total_seconds())
+        self.metrics.poll(report)
+        queued = 0
+        try:
+            queued = await self.store.call(feedhealth.after_poll, ruleset, name, report.outcome, report.error,
+                                           self.clock())
+        except Exception:  # feed health must never cost a poll
+            log.exception("feed health update failed feed=%s", name)
+        self.metrics.feed_alerts(queued)
+        if (report.alerts or queued) and self.dispatcher is not None:
+            self.dispatcher.wake()
+        return report
 
     async def poll(self, name: str) -> datetime | None:
         """Poll one feed of the current rules now; returns when to poll it next."""
         ruleset = self.ruleset
         if ruleset is None or name not in ruleset.feeds:
             return None
-        started = self.clock()
-        report = await check_feed(self._services(), ruleset, ruleset.feeds[name], started)
-        _log_poll(report, (self.clock() - started).total_seconds())
-        if report.alerts and self.dispatcher is not None:
-            self.dispatcher.wake()
+        report = await self._poll_once(ruleset, name)
         return report.next_poll_at
 
     async def check_all(self) -> tuple[list[PollReport], DispatchReport]:
@@ -164,10 +222,7 @@ class Watcher:
 
         async def one(name: str) -> PollReport:
             async with limit:
-                started = self.clock()
-                report = await check_feed(self._services(), ruleset, ruleset.feeds[name], started)
-                _log_poll(report, (self.clock() - started).total_seconds())
-                return report
+                return await self._poll_once(ruleset, name)
 
         reports = list(await asyncio.gather(*(one(name) for name in ruleset.feeds)))
         return reports, await self.dispatcher.deliver_due()
@@ -191,22 +246,86 @@ class Watcher:
         return intervals, first
 
     async def run(self, stop: asyncio.Event) -> None:
-        """The daemon: poll on schedule, deliver, reload on rule changes, until ``stop`` is set."""
-        assert self.ruleset is not None and self.dispatcher is not None
-        self._scheduler = FeedScheduler(self.poll)
-        self._scheduler.start()
-        self._scheduler.sync(*await self._schedule_plan(self.ruleset))
-        tasks = [asyncio.create_task(self.dispatcher.run(stop), name="dispatcher")]
-        if self.settings.watch_rules:
-            tasks.append(asyncio.create_task(self._watch_rules(stop), name="rules-watch"))
-        event(log, logging.INFO, "daemon running", feeds=len(self.ruleset.feeds))
-        await stop.wait()
-        event(log, logging.INFO, "stopping")
-        cut = await self._scheduler.shutdown(self.settings.drain_timeout)
-        done, pending = await asyncio.wait(tasks, timeout=self.settings.drain_timeout)
-        for task in pending:
-            task.cancel()
-        event(log, logging.INFO, "stopped", polls_cut_off=cut)
+        """The daemon: poll on schedule, deliver, reload on rule changes, until ``stop`` is set.
+
+        After ``stop`` it returns within about ``drain_timeout`` seconds: no new poll starts,
+        polls in flight and the delivery round in progress get that long to finish.
+        """
+        assert self.ruleset is not None and self.dispatcher is not None and self.store is not None
+        self.vitals.start()
+        await self.vitals.probe(self.store, self.clock())
+        self._start_http()  # first: a taken port fails the start before anything is polled
+        tasks: list[asyncio.Task] = []
+        try:
+            self._scheduler = FeedScheduler(self.poll)
+            self._scheduler.start()
+            self._scheduler.sync(*await self._schedule_plan(self.ruleset))
+            tasks += [asyncio.create_task(self.dispatcher.run(stop), name="dispatcher"),
+                      asyncio.create_task(self.vitals.pulse(stop), name="pulse"),
+                      asyncio.create_task(self.housekeeper().run(stop), name="housekeeping")]
+            if self.settings.watch_rules:
+                tasks.append(asyncio.create_task(self._watch_rules(stop), name="rules-watch"))
+            event(log, logging.INFO, "daemon running", feeds=len(self.ruleset.feeds))
+            await stop.wait()
+            event(log, logging.INFO, "stopping", drain_timeout=self.settings.drain_timeout)
+            deadline = time.monotonic() + self.settings.drain_timeout
+            cut = await self._scheduler.shutdown(self.settings.drain_timeout)
+            done, pending = await asyncio.wait(tasks, timeout=max(0.1, deadline - time.monotonic()))
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2)
+            event(log, logging.INFO, "stopped", polls_cut_off=cut, tasks_cut_off=len(pending) or None)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await self._stop_http()
+
+    # -- HTTP, health, readiness, housekeeping ------------------------------------------------------
+
+    def _start_http(self) -> None:
+        if self.settings.http is None:
+            return
+        hooks = Hooks(db_path=self.settings.db, alive=self.alive, ready=self.ready, ruleset=lambda: self.ruleset,
+                      metrics=lambda: (self.metrics.render(), CONTENT_TYPE), clock=self.clock, version=__version__)
+        try:
+            self.http = StatusServer(self.settings.http, hooks)
+        except OSError as exc:
+            host, port = self.settings.http
+            raise WatcherError(f"cannot serve HTTP on {host}:{port}: {exc.strerror}; choose another address "
+                               "with --http HOST:PORT, or --http off") from None
+        self.http.start()
+        host, port = self.http.address
+        event(log, logging.INFO, "http listening", address=f"{host}:{port}", url=self.http.url)
+
+    async def _stop_http(self) -> None:
+        if self.http is not None:
+            await asyncio.to_thread(self.http.close)
+            self.http = None
+
+    def alive(self) -> Check:
+        """Liveness (any thread): the event loop has turned recently."""
+        return self.vitals.alive()
+
+    def ready(self) -> list[Check]:
+        """Readiness (any thread): rules loaded and the last reload ok, database writable, scheduler running."""
+        ruleset = self.ruleset
+        if ruleset is None:
+            rules = Check("rules", False, "no rules loaded")
+        elif not self.last_reload_ok:
+            rules = Check("rules", False, redact(f"the last reload failed; still running rules {ruleset.digest}:\n"
+                                                 f"{self.last_reload_error}"))
+        else:
+            rules = Check("rules", True, ruleset.summary())
+        running = self.scheduler_running
+        return [rules, self.vitals.database(), Check("scheduler", running, "running" if running else "stopped")]
+
+    def housekeeper(self) -> Housekeeper:
+        """The periodic chores: write probe, feed-health sweep, retention (see ``housekeeping``)."""
+        assert self.store is not None
+        return Housekeeper(self.store, self.vitals, self.metrics, self.clock, lambda: self.ruleset,
+                           lambda: self.dispatcher.wake() if self.dispatcher else None,
+                           keep_items=self.settings.keep_items, every=self.settings.upkeep_every)
 
     async def _watch_rules(self, stop: asyncio.Event) -> None:
         from watchfiles import DefaultFilter, awatch
@@ -225,6 +344,19 @@ class Watcher:
     @property
     def scheduler_running(self) -> bool:
         return self._scheduler is not None and self._scheduler.running
+
+
+class _CountingDispatcher(Dispatcher):
+    """The dispatcher, counting each round's results in the metrics."""
+
+    def __init__(self, *args: Any, metrics: Metrics, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._metrics = metrics
+
+    async def deliver_due(self, now: datetime | None = None) -> DispatchReport:
+        report = await super().deliver_due(now)
+        self._metrics.dispatched(report)
+        return report
 
 
 def _diff(old: Ruleset | None, new: Ruleset) -> dict[str, int]:

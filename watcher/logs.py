@@ -50,17 +50,29 @@ def _value(value: Any) -> str:
     return text
 
 
+def _redacted(fields: dict[str, Any]) -> dict[str, Any]:
+    """Field values with secrets masked before they are quoted or encoded (an encoded secret
+    could escape the final pass over the line)."""
+    return {k: v if isinstance(v, (int, float, bool)) else redact(str(v)) for k, v in fields.items()}
+
+
 class KeyValueFormatter(logging.Formatter):
-    """``2026-11-29T12:00:00Z INFO watcher.pipeline: poll done feed=bbc outcome=new new=3``"""
+    """``2026-11-29T12:00:00Z INFO watcher.pipeline: poll done feed=bbc outcome=new new=3``
+
+    Always one line per event: a message or value with line breaks is quoted (``\\n``), and a
+    traceback becomes an ``exc="..."`` field, so ``grep`` and log shippers see whole events.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = getattr(record, "fields", {})
-        line = (f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}Z {record.levelname} {record.name}: "
-                f"{record.getMessage()}")
+        fields = _redacted(getattr(record, "fields", {}))
+        message = redact(record.getMessage())
+        if "\n" in message:
+            message = json.dumps(message, ensure_ascii=False)[1:-1]
+        line = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}Z {record.levelname} {record.name}: {message}"
+        if record.exc_info:
+            fields["exc"] = redact(self.formatException(record.exc_info))
         if fields:
             line += " " + " ".join(f"{k}={_value(v)}" for k, v in fields.items())
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
         return redact(line)
 
 
@@ -69,11 +81,11 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {"ts": f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}Z",
-                                "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
-        for key, value in getattr(record, "fields", {}).items():
-            data.setdefault(key, value if isinstance(value, (int, float, bool)) else str(value))
+                                "level": record.levelname, "logger": record.name, "msg": redact(record.getMessage())}
+        for key, value in _redacted(getattr(record, "fields", {})).items():
+            data.setdefault(key, value)
         if record.exc_info:
-            data["exc"] = self.formatException(record.exc_info)
+            data["exc"] = redact(self.formatException(record.exc_info))
         return redact(json.dumps(data, ensure_ascii=False))
 
 

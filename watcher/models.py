@@ -198,3 +198,15 @@ class SendResult:
     ok: bool
     detail: str                # masked; safe to log and store
     retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class FeedOutage:
+    """A feed failing without a break: from its first failed poll to its next success."""
+
+    id: int
+    feed: str
+    started_at: datetime
+    ended_at: datetime | None  # None while the feed is still down
+    last_error: str | None
+    failed_polls: int

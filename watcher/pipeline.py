@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -56,6 +57,7 @@ class PollReport:
     new: int = 0
     updated: int = 0
     matches: int = 0
+    matched: dict[str, int] = field(default_factory=dict)  # matches by alert rule (for metrics)
     fact_changes: list[str] = field(default_factory=list)
     alerts: int = 0
     error: str | None = None
@@ -175,4 +177,5 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
         event(log, logging.INFO, "fact changed", fact=change.fact, old=change.old, new=change.new,
               feed=feed.name, evidence=len(change.evidence))
     return PollReport(feed.name, outcome, next_at, new=len(fresh.new), updated=len(fresh.updated),
-                      matches=len(matches), fact_changes=[c.fact for c in changes.values()], alerts=queued)
+                      matches=len(matches), fact_changes=[c.fact for c in changes.values()], alerts=queued,
+                      matched=dict(Counter(m.rule for m in matches)))

@@ -4,35 +4,72 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import signal
 import sys
+import urllib.error
+import urllib.request
 from typing import Any
 
 import click
 
 from ..app import Settings, Watcher
 from ..errors import WatcherError
-from ..timefmt import utcnow
+from ..logs import event
+from ..timefmt import parse_duration, utcnow
+from ..web import parse_address
+from ..web.server import probe_host
 from .base import Context, _fail, _store, cli
+
+log = logging.getLogger("watcher.cli")
+HTTP_HELP = "Serve /healthz, /readyz, /metrics, the status page and the JSON API on HOST:PORT, or `off`."
+
+
+def _address(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int] | None:
+    try:
+        return parse_address(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @cli.command()
 @click.option("--parse-workers", type=click.IntRange(0, 64), default=2, show_default=True,
               help="Processes that parse feeds (0: parse in a thread).")
+@click.option("--http", "http", default="127.0.0.1:8080", envvar="WATCHER_HTTP", show_default=True,
+              callback=_address, help=HTTP_HELP)
+@click.option("--keep-items", default="180d", envvar="WATCHER_KEEP_ITEMS", show_default=True, callback=_duration,
+              help="Clear the text of items first seen longer ago than this (0: never). Rows, facts, their "
+                   "history and evidence are kept.")
+@click.option("--drain-timeout", default="10s", envvar="WATCHER_DRAIN_TIMEOUT", show_default=True,
+              callback=_duration, help="On SIGTERM, how long polls in flight may take to finish.")
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Reload the rules when a rule file changes (SIGHUP always reloads).")
 @click.pass_obj
-def run(obj: Context, parse_workers: int) -> None:
+def run(obj: Context, parse_workers: int, http: tuple[str, int] | None, keep_items: float, drain_timeout: float,
+        watch: bool) -> None:
     """Run the daemon: poll every feed on its interval, update facts, deliver alerts.
 
-    Stops cleanly on SIGTERM or Ctrl-C (polls in flight finish first); SIGHUP, or saving a
-    rule file, reloads the rules (a broken file is reported and the last good rules keep
-    running).
+    Stops cleanly on SIGTERM or Ctrl-C (polls in flight finish first, for at most
+    --drain-timeout; a second signal exits at once); SIGHUP, or saving a rule file, reloads
+    the rules (a broken file is reported and the last good rules keep running). Only one
+    daemon may use a state database: a second one refuses to start.
 
     \b
     Example:
-        POLICY_TEAM_APPRISE_URL='slack://T000/B000/XXXX/#policy' watcher run
+        POLICY_TEAM_APPRISE_URL='slack://T000/B000/XXXX/#policy' watcher run --http 127.0.0.1:8080
     """
+    settings = obj.settings(parse_workers=parse_workers, http=http, keep_items=keep_items,
+                            drain_timeout=drain_timeout, watch_rules=watch)
     try:
-        asyncio.run(_run(obj.settings(parse_workers=parse_workers)))
+        asyncio.run(_run(settings))
     except WatcherError as exc:
         raise _fail(exc) from None
 
@@ -45,12 +82,20 @@ async def _run(settings: Settings) -> None:
     reloads: set[asyncio.Task] = set()
 
     def hup() -> None:
+        event(log, logging.INFO, "signal received", signal="SIGHUP", action="reload")
         task = loop.create_task(watcher.reload())
         reloads.add(task)
         task.add_done_callback(reloads.discard)
 
+    def term(name: str) -> None:
+        if stop.is_set():  # a second signal: the operator does not want to wait for the drain
+            event(log, logging.WARNING, "signal received again; exiting now", signal=name)
+            os._exit(130)  # safe: every poll's writes are one transaction; pending deliveries stay queued
+        event(log, logging.INFO, "signal received", signal=name, action="stop")
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, term, sig.name)
     loop.add_signal_handler(signal.SIGHUP, hup)
     try:
         await watcher.run(stop)
@@ -99,19 +144,54 @@ async def _check(settings: Settings) -> Any:
 
 
 @cli.command()
+@click.option("--http", "http", default="127.0.0.1:8080", envvar="WATCHER_HTTP", show_default=True,
+              callback=_address, help="Where the daemon serves HTTP (as given to `watcher run`); `off` checks "
+                                      "the state database instead.")
+@click.option("--ready", is_flag=True, help="Ask /readyz (rules, database, scheduler) instead of /healthz.")
+@click.option("--timeout", default=5.0, show_default=True, help="Seconds to wait for an answer.")
 @click.option("--max-silence", default="1h", show_default=True,
-              help="Unhealthy if no feed was polled for this long (while feeds are configured).")
+              help="With --http off: unhealthy if no feed was polled for this long.")
 @click.pass_obj
-def health(obj: Context, max_silence: str) -> None:
-    """Exit 0 if a daemon is running on this state and polling, else 1 (for HEALTHCHECK).
+def health(obj: Context, http: tuple[str, int] | None, ready: bool, timeout: float, max_silence: str) -> None:
+    """Exit 0 if the daemon is alive (its /healthz answers 200), else 1 (the Docker HEALTHCHECK).
+
+    With --ready, asks /readyz: rules loaded and the last reload ok, database writable,
+    scheduler running. With --http off, checks that a daemon holds the state's lock and polls.
 
     \b
     Example:
         watcher health || echo "watcher is down"
+        watcher health --ready
     """
+    if http is not None:
+        _probe(http, "/readyz" if ready else "/healthz", timeout)
+        return
+    _check_state(obj, max_silence)
+
+
+def _probe(address: tuple[str, int], path: str, timeout: float) -> None:
+    host = probe_host(address[0])
+    url = f"http://[{host}]:{address[1]}{path}" if ":" in host else f"http://{host}:{address[1]}{path}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310  (our own loopback URL)
+            body = json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        body = json.loads(exc.read() or b"{}")
+        failed = [c for c in body.get("checks", [body]) if not c.get("ok", False)]
+        details = "; ".join(f"{c.get('name', '?')}: {c.get('detail', '')}" for c in failed)
+        click.echo(f"unhealthy: {url} answered {exc.code}: {details}", err=True)
+        sys.exit(1)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        click.echo(f"unhealthy: no answer from {url} ({reason}); is `watcher run` running with this --http?",
+                   err=True)
+        sys.exit(1)
+    click.echo(f"ok: {url}: {body.get('status', 'ok')}")
+
+
+def _check_state(obj: Context, max_silence: str) -> None:
     from ..errors import LockedError
     from ..store import StateLock, feeds as feed_table
-    from ..timefmt import parse_duration
 
     lock = StateLock(obj.db)
     try:

@@ -88,6 +88,8 @@ class AlertRule:
     body: str | None = None         # template source
     fact: str | None = None         # kind == "fact"
     to: frozenset[str] | None = None
+    feed_down: float | None = None  # kind == "feed": seconds a feed must have failed
+    feeds: frozenset[str] | None = None  # kind == "feed": only these feeds (None: all)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,11 @@ class Ruleset:
 
     def fact_rules(self, fact: str) -> list[AlertRule]:
         return [rule for rule in self.alerts.values() if rule.kind == "fact" and rule.fact == fact]
+
+    def feed_rules(self, feed: str) -> list[AlertRule]:
+        """The feed-health alert rules watching ``feed``."""
+        return [rule for rule in self.alerts.values()
+                if rule.kind == "feed" and (rule.feeds is None or feed in rule.feeds)]
 
     def summary(self) -> str:
         return (f"{len(self.feeds)} feeds, {len(self.facts)} facts, {len(self.alerts)} alerts, "

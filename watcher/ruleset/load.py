@@ -207,7 +207,7 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                                                 to=frozenset(on.to) if on.to else None)
             else:
                 selected: set[str] | None = None
-                if on.feeds is not None:
+                if on.feeds is not None:  # names or tags (for `items` and `feed_down`)
                     selected = set()
                     for k, name in enumerate(on.feeds):
                         if name in feed_names:
@@ -219,6 +219,11 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                             problems.append(Problem(src.display, line, col,
                                                     f'on.feeds: no feed or feed tag is called "{name}"'
                                                     f"{_suggest(name, sorted(feed_names | set(tags)))}", owner))
+                if on.feed_down is not None:
+                    alerts[spec.name] = c.AlertRule(spec.name, "feed", tuple(spec.notify), spec.severity,
+                                                    spec.title, spec.body, feed_down=on.feed_down,
+                                                    feeds=frozenset(selected) if selected is not None else None)
+                    continue
                 assert on.items is not None
                 alerts[spec.name] = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity,
                                                 spec.title, spec.body)

@@ -161,15 +161,19 @@ class AlertOn(Strict):
     to: list[str] | None = Field(None, description="Only for changes to one of these values.")
     items: MatchSpec | None = Field(None, description="Fire for each new item that matches.")
     feeds: list[Name] | None = Field(None, description="Only items from these feeds (or feeds with these tags).")
+    feed_down: Duration | None = Field(None, description="Fire when a feed has failed for this long, and again "
+                                       "when it recovers (with `feeds`: only those feeds or tags).")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AlertOn:
-        if (self.fact is None) == (self.items is None):
+        if self.feed_down is not None and (self.fact is not None or self.items is not None):
+            raise ValueError("`feed_down` cannot be combined with `fact` or `items`")
+        if self.feed_down is None and (self.fact is None) == (self.items is None):
             raise ValueError("`on` needs exactly one of `fact` or `items`")
         if self.to is not None and self.fact is None:
             raise ValueError("`to` only applies to `on: {fact: ...}`")
-        if self.feeds is not None and self.items is None:
-            raise ValueError("`feeds` only applies to `on: {items: ...}`")
+        if self.feeds is not None and self.items is None and self.feed_down is None:
+            raise ValueError("`feeds` only applies to `on: {items: ...}` and `on: {feed_down: ...}`")
         return self
 
 

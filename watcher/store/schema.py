@@ -128,3 +128,70 @@ def apply(db: Database) -> list[str]:
     pending = [m.name for m in migrations.pending(db)]
     migrations.apply(db)
     return pending
+
+
+@migrations()
+def m040_items_fts(db: Database) -> None:
+    """Full-text search on items (title, summary, content), kept in step by triggers.
+
+    The table follows sqlite-utils' conventions (``items_fts``), so ``sqlite-utils search`` and
+    Datasette's search box work on it, as does ``SELECT ... FROM items_fts WHERE items_fts MATCH``.
+    """
+    db["items"].enable_fts(["title", "summary", "content"], create_triggers=True, tokenize="porter")
+
+
+@migrations()
+def m041_operations(db: Database) -> None:
+    """Feed outages (for feed-down alerts and the status page) and the daemon's write probe."""
+    db.execute("""
+    CREATE TABLE feed_outages (
+        id INTEGER PRIMARY KEY,
+        feed TEXT NOT NULL REFERENCES feeds(name),
+        started_at TEXT NOT NULL,       -- the first failed poll after a success (or of a new feed)
+        ended_at TEXT,                  -- the first successful poll after it; NULL while down
+        last_error TEXT,
+        failed_polls INTEGER NOT NULL DEFAULT 1
+    )""")
+    db.execute("CREATE INDEX feed_outages_open ON feed_outages(feed, ended_at)")
+    db.execute("""
+    CREATE TABLE _heartbeat (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at TEXT NOT NULL,               -- last time the running daemon proved the database writable
+        pid INTEGER NOT NULL
+    )""")
+    db.execute("CREATE INDEX items_feed_first_seen ON items(feed, first_seen_at)")
+
+
+@migrations()
+def m042_views(db: Database) -> None:
+    """Read-only views for browsing the state with Datasette or the sqlite-utils CLI."""
+    db.execute("""
+    CREATE VIEW facts_board AS
+    SELECT f.name AS fact, f.value, f.since_at, f.source,
+           c.old_value AS previous_value, c.cause, c.note,
+           (SELECT count(*) FROM fact_evidence e WHERE e.change_id = f.change_id) AS evidence_count,
+           (SELECT group_concat(e.title || COALESCE(' <' || e.link || '>', ''), char(10))
+              FROM fact_evidence e WHERE e.change_id = f.change_id) AS evidence
+    FROM facts f LEFT JOIN fact_changes c ON c.id = f.change_id
+    ORDER BY f.name""")
+    db.execute("""
+    CREATE VIEW fact_timeline AS
+    SELECT c.id, c.at, c.fact, c.old_value, c.new_value, c.cause, c.note, c.rules_hash,
+           (SELECT count(*) FROM fact_evidence e WHERE e.change_id = c.id) AS evidence_count,
+           (SELECT group_concat(e.title || COALESCE(' <' || e.link || '>', ''), char(10))
+              FROM fact_evidence e WHERE e.change_id = c.id) AS evidence
+    FROM fact_changes c ORDER BY c.id DESC""")
+    db.execute("""
+    CREATE VIEW feed_health AS
+    SELECT name AS feed, url,
+           CASE WHEN last_poll_at IS NULL THEN 'never polled'
+                WHEN error_streak > 0 THEN 'failing' ELSE 'ok' END AS health,
+           status, error_streak, last_success_at, last_poll_at, next_poll_at, error,
+           (SELECT count(*) FROM items i WHERE i.feed = feeds.name) AS items
+    FROM feeds WHERE removed_at IS NULL ORDER BY name""")
+    db.execute("""
+    CREATE VIEW alert_log AS
+    SELECT a.id, a.created_at, a.rule, a.kind, a.severity, a.title, a.fact,
+           (SELECT group_concat(d.channel || '=' || d.state, ', ') FROM deliveries d WHERE d.alert_id = a.id)
+               AS deliveries
+    FROM alerts a ORDER BY a.id DESC""")

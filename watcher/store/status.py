@@ -1,0 +1,86 @@
+"""Read-only queries for the status page, the JSON API and the scrape-time metrics.
+
+These run on the HTTP server's threads, each request on its own read-only connection
+(``open_readonly``): SQLite in WAL mode lets them read a consistent snapshot while the daemon's
+own connection writes, and nothing here can write by mistake.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from ..timefmt import iso, parse_iso
+from . import ledger
+
+# The facts branch records observations that wait for confirmation in this table; until a
+# migration creates it, ``pending_observations`` returns None and callers show nothing.
+PENDING_TABLE = "pending_observations"
+
+
+def open_readonly(path: str | Path, *, timeout: float = 5.0) -> Database:
+    """A read-only connection to the state database (for any thread; close it after use)."""
+    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=timeout,
+                           check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+    return Database(conn)
+
+
+def has_table(db: Database, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
+
+
+def pending_observations(db: Database) -> dict[str, list[dict[str, Any]]] | None:
+    """Observations waiting for confirmation, by fact; ``None`` when the table does not exist.
+
+    Reads whatever columns the table has (it must have ``fact``), newest first.
+    """
+    if not has_table(db, PENDING_TABLE):
+        return None
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in db.query(f"SELECT * FROM {PENDING_TABLE} ORDER BY rowid DESC LIMIT 500"):
+        out.setdefault(str(row.get("fact")), []).append(dict(row))
+    return out
+
+
+def outbox_stats(db: Database, now: datetime) -> dict[str, Any]:
+    """Deliveries by state, alerts by kind, and the depth and age of what waits to be sent."""
+    deliveries = {r["state"]: r["n"] for r in db.query("SELECT state, count(*) AS n FROM deliveries GROUP BY state")}
+    alerts = {r["kind"]: r["n"] for r in db.query("SELECT kind, count(*) AS n FROM alerts GROUP BY kind")}
+    row = db.execute("SELECT count(*), min(created_at) FROM deliveries WHERE state IN ('pending', 'failed')").fetchone()
+    oldest = parse_iso(row[1])
+    return {"deliveries": deliveries, "alerts": alerts, "depth": row[0],
+            "oldest_age": (now - oldest).total_seconds() if oldest else 0.0}
+
+
+def open_outages(db: Database) -> dict[str, dict[str, Any]]:
+    """Feeds that are down now: feed -> its open outage row."""
+    return {r["feed"]: dict(r) for r in db.query("SELECT * FROM feed_outages WHERE ended_at IS NULL")}
+
+
+def timeline(db: Database, fact: str | None = None, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Fact changes (of one fact, or of all), newest first, each with its evidence, as plain dicts."""
+    return [{"id": e.id, "fact": e.fact, "old": e.old, "new": e.new, "at": iso(e.at), "cause": e.cause,
+             "note": e.note, "rules_hash": e.rules_hash,
+             "evidence": [{"item_id": v.item_id, "feed": v.feed, "title": v.title, "link": v.link, "quote": v.quote,
+                           "published_at": iso(v.published_at)} for v in e.evidence]}
+            for e in ledger.fact_history(db, fact, limit=limit)]
+
+
+def search_items(db: Database, query: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Full-text search over stored items (the words are taken literally), best match first."""
+    return [dict(r) for r in db["items"].search(query, limit=limit, quote=True,
+                                                columns=["id", "feed", "title", "link", "published_at",
+                                                         "first_seen_at"])]
+
+
+def heartbeat(db: Database) -> datetime | None:
+    """When the running daemon last proved the database writable."""
+    if not has_table(db, "_heartbeat"):
+        return None
+    row = db.execute("SELECT at FROM _heartbeat WHERE id = 1").fetchone()
+    return parse_iso(row[0]) if row else None

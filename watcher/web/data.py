@@ -1,0 +1,99 @@
+"""What the status page and the JSON API show, read from the state through one read-only connection.
+
+Every function returns plain dicts and lists of JSON-ready values (times as ISO-8601 text), so
+the page and the API show the same data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from ..ruleset.compiled import Ruleset
+from ..store import Database, feeds, ledger, outages, outbox, status
+from ..timefmt import iso
+
+
+def facts(db: Database, ruleset: Ruleset | None) -> list[dict[str, Any]]:
+    """The facts board: value, since, source, the evidence for the value, pending observations.
+
+    ``pending`` is ``None`` when the state does not record pending observations.
+    """
+    pending = status.pending_observations(db)
+    board = []
+    for row in ledger.fact_rows(db):
+        spec = ruleset.facts.get(row["name"]) if ruleset else None
+        board.append({
+            "name": row["name"], "value": row["value"], "since": row["since_at"], "source": row["source"],
+            "describe": spec.describe if spec else row["name"],
+            "values": list(spec.values) if spec and spec.values else None,
+            "ordered": bool(spec and spec.ordered), "in_rules": spec is not None,
+            "stage": spec.values.index(row["value"]) if spec and spec.values and row["value"] in spec.values else None,
+            "evidence": [{"feed": e["feed"], "title": e["title"], "link": e["link"], "quote": e["quote"],
+                          "published_at": e["published_at"]} for e in row["evidence"]],
+            "pending": None if pending is None else [_plain(p) for p in pending.get(row["name"], [])],
+        })
+    return board
+
+
+def fact(db: Database, ruleset: Ruleset | None, name: str, *, limit: int = 200) -> dict[str, Any] | None:
+    """One fact from the board, with its history."""
+    found = next((f for f in facts(db, ruleset) if f["name"] == name), None)
+    if found is None:
+        return None
+    return {**found, "history": status.timeline(db, name, limit=limit)}
+
+
+def history(db: Database, fact_name: str | None = None, *, limit: int = 50) -> list[dict[str, Any]]:
+    return status.timeline(db, fact_name, limit=limit)
+
+
+def alerts(db: Database, *, failed: bool = False, limit: int = 30) -> list[dict[str, Any]]:
+    """Recent alerts, newest first, with each delivery's state."""
+    return outbox.alert_rows(db, states=["failed", "dead"] if failed else None, limit=limit)
+
+
+def feed_health(db: Database, ruleset: Ruleset | None) -> list[dict[str, Any]]:
+    """Every feed with its health: ok, failing (an open outage), or never polled."""
+    down = status.open_outages(db)
+    out = []
+    for row in feeds.feed_rows(db):
+        spec = ruleset.feeds.get(row.name) if ruleset else None
+        outage = down.get(row.name)
+        record = {k: iso(v) if isinstance(v, datetime) else v for k, v in asdict(row).items()
+                  if k not in ("etag", "last_modified", "body_hash")}
+        record.update({
+            "health": "new" if row.last_poll_at is None else "failing" if row.error_streak else "ok",
+            "down_since": outage["started_at"] if outage else None,
+            "interval": spec.interval if spec else None, "tags": list(spec.tags) if spec else [],
+        })
+        out.append(record)
+    return out
+
+
+def recent_outages(db: Database, *, limit: int = 20) -> list[dict[str, Any]]:
+    return outages.recent(db, limit=limit)
+
+
+def summary(db: Database, ruleset: Ruleset | None, now: datetime) -> dict[str, Any]:
+    """Counts for the page header and ``/api/status``."""
+    box = status.outbox_stats(db, now)
+    rows = feeds.feed_rows(db)
+    return {
+        "feeds": len(rows), "feeds_failing": sum(1 for r in rows if r.error_streak),
+        "facts": db.execute("SELECT count(*) FROM facts").fetchone()[0],
+        "items": db.execute("SELECT count(*) FROM items").fetchone()[0],
+        "alerts": sum(box["alerts"].values()), "outbox_depth": box["depth"],
+        "outbox_oldest_age": box["oldest_age"], "deliveries": box["deliveries"],
+        "rules": ruleset.digest if ruleset else None,
+        "heartbeat": iso(status.heartbeat(db)),
+    }
+
+
+def search(db: Database, query: str, *, limit: int = 50) -> list[dict[str, Any]]:
+    return status.search_items(db, query, limit=limit) if query.strip() else []
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if isinstance(v, (str, int, float, type(None)))}
