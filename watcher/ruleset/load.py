@@ -7,11 +7,13 @@ raises on reload.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Mapping
@@ -22,7 +24,7 @@ from ..errors import Problem, RuleError
 from ..match import ItemRule, Matcher, compile_term
 from . import compiled as c
 from .problems import problems_from
-from .schema import MatchSpec, RuleFile
+from .schema import DAYS, AlertSpec, ChannelSpec, MatchSpec, RuleFile
 from .yamlsrc import key_position, locate, position, read_yaml
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -32,6 +34,8 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # ``url`` is expanded from the environment; ``written`` is the text of the rule file, so the
 # check can also refuse secrets written into the file itself.
 UrlCheck = Callable[[str, str], "str | None"]
+# check_config(path, tag) -> None if the apprise config file is usable, else a message (secrets masked).
+ConfigCheck = Callable[[str, "str | None"], "str | None"]
 
 
 @dataclass
@@ -72,7 +76,7 @@ def rule_files(folder: Path) -> list[Path]:
 
 
 def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
-               check_url: UrlCheck | None = None) -> c.Ruleset:
+               check_url: UrlCheck | None = None, check_config: ConfigCheck | None = None) -> c.Ruleset:
     """Load and compile every rule file under ``folder``; raise ``RuleError`` listing all problems."""
     folder = Path(folder)
     environ = os.environ if environ is None else environ
@@ -109,7 +113,7 @@ def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
     merged = _merge(sources)
     problems += merged.problems
     ruleset, found = _compile(sources, merged, digest.hexdigest()[:12], environ, check_url,
-                              tuple(_display(p) for p in paths))
+                              tuple(_display(p) for p in paths), check_config)
     problems += found
     if problems:
         raise RuleError(problems)
@@ -148,11 +152,13 @@ def _suggest(name: str, known: list[str]) -> str:
 
 
 def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapping[str, str],
-             check_url: UrlCheck | None, files: tuple[str, ...]) -> tuple[c.Ruleset, list[Problem]]:
+             check_url: UrlCheck | None, files: tuple[str, ...],
+             check_config: ConfigCheck | None = None) -> tuple[c.Ruleset, list[Problem]]:
     problems: list[Problem] = []
     settings = next((s.model.settings for s in sources if s.model.settings is not None), None)
     default_interval = settings.interval if settings else 900.0
     default_backlog = c.Backlog(settings.backlog.alerts, settings.backlog.facts) if settings else c.Backlog(0, 172800)
+    give_up = settings.delivery.give_up if settings else None
 
     feeds: dict[str, c.Feed] = {}
     facts: dict[str, c.Fact] = {}
@@ -169,7 +175,11 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
             facts[name] = c.Fact(name, spec.describe, spec.known,
                                  tuple(spec.values) if spec.values else None, spec.ordered, signals)
         for name, spec in src.model.channels.items():
-            channel, problem = _channel(src, name, spec.url, environ, check_url)
+            if spec.config is not None:
+                channel, problem = _config_channel(src, name, spec.config, spec.tag, check_config)
+            else:
+                channel, problem = _channel(src, name, spec.url or "", environ, check_url)
+            channel = dataclasses.replace(channel, **_channel_options(spec, give_up))
             if problem:
                 problems.append(problem)
             else:
@@ -204,7 +214,7 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                                                     owner))
                 alerts[spec.name] = c.AlertRule(spec.name, "fact", tuple(spec.notify), spec.severity,
                                                 spec.title, spec.body, fact=on.fact,
-                                                to=frozenset(on.to) if on.to else None)
+                                                to=frozenset(on.to) if on.to else None, **_noise(spec))
             else:
                 selected: set[str] | None = None
                 if on.feeds is not None:
@@ -221,7 +231,7 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                                                     f"{_suggest(name, sorted(feed_names | set(tags)))}", owner))
                 assert on.items is not None
                 alerts[spec.name] = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity,
-                                                spec.title, spec.body)
+                                                spec.title, spec.body, **_noise(spec))
                 item_rules.append(ItemRule(spec.name, compile_matcher(on.items),
                                            frozenset(selected) if selected is not None else None))
     ruleset = c.Ruleset(feeds, facts, alerts, tuple(item_rules), channels, digest, files)
@@ -281,6 +291,41 @@ def _channel(src: _Source, name: str, written: str, environ: Mapping[str, str],
         if message:
             return channel, Problem(src.display, line, col, message, owner)
     return channel, None
+
+
+def _config_channel(src: _Source, name: str, config: str, tag: str | None,
+                    check_config: ConfigCheck | None) -> tuple[c.Channel, Problem | None]:
+    """A channel whose URLs live in an apprise config file (a path relative to the rule file)."""
+    path = str((Path(src.display).parent / Path(config).expanduser()).resolve())
+    channel = c.Channel(name, c.Secret(""), f"config: {config}", config=path, tag=tag)
+    message = check_config(path, tag) if check_config is not None else None
+    if message:
+        line, col = locate(src.data, ("channels", name, "config"))
+        return channel, Problem(src.display, line, col, message, f'channel "{name}"')
+    return channel, None
+
+
+def _channel_options(spec: ChannelSpec, give_up: float | None) -> dict[str, Any]:
+    """The delivery options of a channel: format, routing by severity, digest, quiet hours, give-up."""
+    windows = tuple(
+        c.QuietWindow(_clock(q.start), _clock(q.end), q.timezone,
+                      frozenset(DAYS.index(d) for d in q.days) if q.days else None, q.except_severity)
+        for q in spec.quiet_hours)
+    return {"format": spec.format, "min_severity": spec.min_severity, "digest": spec.digest,
+            "quiet_hours": windows, "give_up": spec.give_up if spec.give_up is not None else give_up}
+
+
+def _clock(text: str | None) -> time | None:
+    if text is None:
+        return None
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _noise(spec: AlertSpec) -> dict[str, Any]:
+    realert = spec.realert
+    return {"realert": realert.every if realert else None, "realert_key": realert.key if realert else None,
+            "digest": spec.digest}
 
 
 def compile_matcher(spec: MatchSpec) -> Matcher:
