@@ -21,7 +21,7 @@ from typing import TextIO
 from collections.abc import Callable
 
 from . import polling
-from .deliver import Channels, check_url
+from .deliver import Channels, SendThreads, check_config, check_url
 from .dispatch import Dispatcher, DispatchReport, RetryPolicy
 from .errors import RuleError, WatcherError
 from .fetch import FetchLimits, Fetcher
@@ -67,19 +67,22 @@ class Watcher:
         self._fetcher: Fetcher | None = None
         self._parser = ParsePool(settings.parse_workers)
         self._scheduler: FeedScheduler | None = None
+        self._send_threads = SendThreads()  # one per channel, kept across reloads
         self.dispatcher: Dispatcher | None = None
 
     # -- rules ---------------------------------------------------------------------------------
 
     def load_rules(self) -> tuple[Ruleset, Channels]:
         """Load, validate and compile the rule files; raises ``RuleError`` listing every problem."""
-        ruleset = load_rules(self.settings.rules, check_url=check_url)
+        ruleset = load_rules(self.settings.rules, check_url=check_url, check_config=check_config)
         for channel in ruleset.channels.values():
             register_secret(channel.url.reveal())
         for value in os.environ.values():  # values that fed a channel URL are secrets too
             if any(value and value in c.url.reveal() for c in ruleset.channels.values()):
                 register_secret(value)
-        return ruleset, Channels(ruleset.channels, console=self.console)
+        channels = Channels(ruleset.channels, console=self.console, threads=self._send_threads)
+        register_secret(*channels.secrets())  # and every URL of apprise config files, with its parts
+        return ruleset, channels
 
     async def _apply(self, ruleset: Ruleset, channels: Channels) -> None:
         assert self.store is not None
@@ -125,6 +128,8 @@ class Watcher:
             raise
         self._fetcher = Fetcher(self.settings.fetch)
         self.dispatcher = Dispatcher(self.store, self.channels, self.clock, self.settings.retry)
+        if lock:  # with the lock held no other process is sending: a "sending" mark is a crash's
+            await self.dispatcher.recover()
         event(log, logging.INFO, "watcher ready", rules=ruleset.summary(), db=str(self.settings.db))
 
     def channels(self) -> Channels:
@@ -135,6 +140,7 @@ class Watcher:
         if self._fetcher is not None:
             await self._fetcher.aclose()
         self._parser.close()
+        self._send_threads.close()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -196,7 +202,8 @@ class Watcher:
         self._scheduler = FeedScheduler(self.poll)
         self._scheduler.start()
         self._scheduler.sync(*await self._schedule_plan(self.ruleset))
-        tasks = [asyncio.create_task(self.dispatcher.run(stop), name="dispatcher")]
+        drain = max(1.0, self.settings.drain_timeout - 1)  # sends in flight finish within the stop's drain
+        tasks = [asyncio.create_task(self.dispatcher.run(stop, drain=drain), name="dispatcher")]
         if self.settings.watch_rules:
             tasks.append(asyncio.create_task(self._watch_rules(stop), name="rules-watch"))
         event(log, logging.INFO, "daemon running", feeds=len(self.ruleset.feeds))
