@@ -13,7 +13,6 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import time
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Mapping
@@ -24,7 +23,8 @@ from ..errors import Problem, RuleError
 from ..match import ItemRule, Matcher, compile_term
 from . import compiled as c
 from .problems import problems_from
-from .schema import DAYS, AlertSpec, ChannelSpec, MatchSpec, RuleFile
+from .delivery import alert_noise, channel_options
+from .schema import MatchSpec, RuleFile
 from .yamlsrc import key_position, locate, position, read_yaml
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -179,7 +179,7 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                 channel, problem = _config_channel(src, name, spec.config, spec.tag, check_config)
             else:
                 channel, problem = _channel(src, name, spec.url or "", environ, check_url)
-            channel = dataclasses.replace(channel, **_channel_options(spec, give_up))
+            channel = dataclasses.replace(channel, **channel_options(spec, give_up))
             if problem:
                 problems.append(problem)
             else:
@@ -214,7 +214,7 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                                                     owner))
                 alerts[spec.name] = c.AlertRule(spec.name, "fact", tuple(spec.notify), spec.severity,
                                                 spec.title, spec.body, fact=on.fact,
-                                                to=frozenset(on.to) if on.to else None, **_noise(spec))
+                                                to=frozenset(on.to) if on.to else None, **alert_noise(spec))
             else:
                 selected: set[str] | None = None
                 if on.feeds is not None:
@@ -231,7 +231,7 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                                                     f"{_suggest(name, sorted(feed_names | set(tags)))}", owner))
                 assert on.items is not None
                 alerts[spec.name] = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity,
-                                                spec.title, spec.body, **_noise(spec))
+                                                spec.title, spec.body, **alert_noise(spec))
                 item_rules.append(ItemRule(spec.name, compile_matcher(on.items),
                                            frozenset(selected) if selected is not None else None))
     ruleset = c.Ruleset(feeds, facts, alerts, tuple(item_rules), channels, digest, files)
@@ -303,29 +303,6 @@ def _config_channel(src: _Source, name: str, config: str, tag: str | None,
         line, col = locate(src.data, ("channels", name, "config"))
         return channel, Problem(src.display, line, col, message, f'channel "{name}"')
     return channel, None
-
-
-def _channel_options(spec: ChannelSpec, give_up: float | None) -> dict[str, Any]:
-    """The delivery options of a channel: format, routing by severity, digest, quiet hours, give-up."""
-    windows = tuple(
-        c.QuietWindow(_clock(q.start), _clock(q.end), q.timezone,
-                      frozenset(DAYS.index(d) for d in q.days) if q.days else None, q.except_severity)
-        for q in spec.quiet_hours)
-    return {"format": spec.format, "min_severity": spec.min_severity, "digest": spec.digest,
-            "quiet_hours": windows, "give_up": spec.give_up if spec.give_up is not None else give_up}
-
-
-def _clock(text: str | None) -> time | None:
-    if text is None:
-        return None
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
-
-
-def _noise(spec: AlertSpec) -> dict[str, Any]:
-    realert = spec.realert
-    return {"realert": realert.every if realert else None, "realert_key": realert.key if realert else None,
-            "digest": spec.digest}
 
 
 def compile_matcher(spec: MatchSpec) -> Matcher:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import re
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -30,111 +29,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 from collections.abc import Mapping
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import apprise
 
-from .errors import DeliveryError
-from .logs import redact
-from .models import Message, SendResult
-from .ruleset.compiled import CONSOLE, Channel
+from ..errors import DeliveryError
+from ..models import Message, SendResult
+from ..ruleset.compiled import CONSOLE, Channel
+from .urls import (asset, check_config, check_url, config_services, mask_headers, masked, scrub, secret_parts,
+                   short)
+
+__all__ = ["SEND_TIMEOUT", "Channels", "SendThreads", "Service", "check_config", "check_url", "masked"]
 
 SEND_TIMEOUT = 120.0  # seconds before one send counts as failed (the thread may still finish it)
-_SECRET_HEADER = re.compile(r"auth|token|key|secret|pass|session|cookie", re.IGNORECASE)
-# a URL entry in an apprise config file: "- json://...", "- json://...:", "tag=json://..."
-_CONFIG_URL = re.compile(r"""^\s*(?:-\s*)?(?:[\w ,.-]+=\s*)?["']?([a-z][a-z0-9+.-]*://[^\s"']*?)["']?\s*:?\s*$""",
-                         re.IGNORECASE | re.MULTILINE)
-_ANY_URL = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^\s/@]*@?([^\s/?#]*)[^\s]*", re.IGNORECASE)
-
-
-def _asset() -> apprise.AppriseAsset:
-    # async_mode off and no service timeout: apprise sends inline in the calling thread (ours)
-    # instead of handing the call to its shared pool
-    return apprise.AppriseAsset(app_id="watcher", app_desc="watcher feed alerts",
-                                app_url="https://github.com/watcher-alerts/watcher",
-                                async_mode=False, service_timeout=0)
-
-
-def masked(url: str) -> str:
-    """A URL safe to show: apprise's privacy form, with header values hidden too."""
-    instance = apprise.Apprise.instantiate(url, asset=_asset(), suppress_exceptions=True)
-    if instance is None:
-        # apprise cannot parse it, so it cannot mask it: show the scheme, and the host only when it
-        # looks like one (many services put a token where a host would be: slack://TOKEN/...)
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        shown = host if re.fullmatch(r"localhost|[\d.]+|[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}", host) else "…"
-        return f"{parts.scheme}://{shown}/…" if parts.scheme else "(not a URL)"
-    return _mask_headers(instance.url(privacy=True))
-
-
-def _mask_headers(url: str) -> str:
-    # apprise masks passwords and tokens but not custom header values (+Header=value)
-    return re.sub(r"((?:%2B|\+)[^=&]+=)[^&]*", r"\1****", url)
-
-
-def _short(url: str) -> str:
-    """A masked URL without its query (apprise appends its default options there)."""
-    return url.split("?", 1)[0]
-
-
-def _scrub(text: str) -> str:
-    """Text from apprise (its log lines) made safe to store: known secrets and URL paths hidden."""
-    return _ANY_URL.sub(r"\1\2/…", redact(text))[:300]
-
-
-def check_url(url: str, written: str) -> str | None:
-    """``None`` if ``url`` is a usable channel, else why not (secrets masked)."""
-    if url == CONSOLE:
-        return None
-    instance = apprise.Apprise.instantiate(url, asset=_asset(), suppress_exceptions=True)
-    if instance is None:
-        return (f"{masked(url)} is not a URL apprise can use (check the service name and its parts: "
-                "https://github.com/caronc/apprise/wiki)")
-    if "${" not in written:
-        literal = apprise.Apprise.instantiate(written, asset=_asset(), suppress_exceptions=True)
-        headers = [k for k, _ in parse_qsl(urlsplit(written).query) if k.startswith("+") and _SECRET_HEADER.search(k)]
-        if literal is not None and (literal.url(privacy=True) != literal.url() or headers):
-            return (f"the URL {_short(literal.url(privacy=True))} contains a secret; keep secrets out of "
-                    "rule files: put the URL in an environment variable and write ${VARIABLE} here")
-    return None
-
-
-def check_config(path: str, tag: str | None) -> str | None:
-    """``None`` if ``path`` is a usable apprise config file (for ``tag``), else why not (masked)."""
-    file = Path(path)
-    if not file.is_file():
-        return f"the apprise config file {path} does not exist"
-    mode = file.stat().st_mode & 0o777
-    if mode & 0o007:
-        return (f"the apprise config file {path} holds secrets but other users can read or change it "
-                f"(mode {mode:o}); restrict it: chmod 600 {path}")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return f"cannot read the apprise config file {path}: {exc}"
-    bad = [u for u in _config_urls(text)
-           if apprise.Apprise.instantiate(u, asset=_asset(), suppress_exceptions=True) is None]
-    if bad:
-        return (f"the apprise config file {path} has URLs apprise cannot use: {', '.join(masked(u) for u in bad)} "
-                "(check the service names and their parts: https://github.com/caronc/apprise/wiki)")
-    services = _config_services(text, tag)
-    if not services:
-        return (f"no service in the apprise config file {path} has the tag \"{tag}\"" if tag else
-                f"the apprise config file {path} has no URLs")
-    return None
-
-
-def _config_urls(text: str) -> list[str]:
-    return [m.group(1) for m in _CONFIG_URL.finditer(text)]
-
-
-def _config_services(text: str, tag: str | None) -> list[Any]:
-    config = apprise.AppriseConfig(asset=_asset())
-    config.add_config(text)
-    everything = apprise.Apprise(asset=_asset())
-    everything.add(config)
-    return [s for s in everything if tag is None or tag in (s.tags or ())]
 
 
 @dataclass(frozen=True)
@@ -193,13 +99,13 @@ class Channels:
     def _instances(name: str, channel: Channel) -> list[Any]:
         if channel.config is not None:
             try:
-                services = _config_services(Path(channel.config).read_text(encoding="utf-8"), channel.tag)
+                services = config_services(Path(channel.config).read_text(encoding="utf-8"), channel.tag)
             except (OSError, UnicodeDecodeError) as exc:
                 raise DeliveryError(f'channel "{name}": cannot read {channel.config}: {exc}') from None
             if not services:
                 raise DeliveryError(f'channel "{name}": no usable service in {channel.config}')
             return services
-        instance = apprise.Apprise.instantiate(channel.url.reveal(), asset=_asset(), suppress_exceptions=True)
+        instance = apprise.Apprise.instantiate(channel.url.reveal(), asset=asset(), suppress_exceptions=True)
         if instance is None:
             raise DeliveryError(f'channel "{name}": {masked(channel.url.reveal())} is not a usable apprise URL')
         return [instance]
@@ -268,23 +174,15 @@ class Channels:
 def _targets(instances: list[Any], fmt: str) -> list[_Target]:
     targets, seen = [], {}
     for instance in instances:
-        target = _short(_mask_headers(instance.url(privacy=True)))
+        target = short(mask_headers(instance.url(privacy=True)))
         seen[target] = seen.get(target, 0) + 1  # two services may look alike once masked
         key = hashlib.sha256(f"{target}#{seen[target]}".encode()).hexdigest()[:16]
-        notifier = apprise.Apprise(asset=_asset())
+        notifier = apprise.Apprise(asset=asset())
         notifier.add(instance)
         chosen = fmt if fmt != "auto" else ("text" if _preferred_format(instance) == apprise.NotifyFormat.TEXT
                                             else "markdown")
-        targets.append(_Target(Service(key, target), notifier, chosen, _secret_parts(instance)))
+        targets.append(_Target(Service(key, target), notifier, chosen, secret_parts(instance)))
     return targets
-
-
-def _secret_parts(instance: Any) -> tuple[str, ...]:
-    """The full URL and each part of it that its privacy form hides (tokens, passwords, headers)."""
-    full = instance.url()
-    shown = set(re.split(r"[/:@?&=,#+]", _mask_headers(instance.url(privacy=True))))
-    parts = {unquote(p) for p in re.split(r"[/:@?&=,#+]", full) if p and p not in shown}
-    return (full, *sorted(p for p in parts if len(p) >= 6))
 
 
 def _preferred_format(instance: object) -> object:
@@ -315,5 +213,5 @@ def _result(result: Any) -> SendResult:
     for service in result if hasattr(result, "__iter__") else ():
         for attempt in service:
             problems += [entry.message for entry in attempt if getattr(entry, "level", "") in ("WARNING", "ERROR")]
-    detail = name + (f": {_scrub(problems[-1])}" if problems and name != "success" else "")
+    detail = name + (f": {scrub(problems[-1])}" if problems and name != "success" else "")
     return SendResult(name == "success", detail, status=name)
