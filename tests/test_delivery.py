@@ -178,3 +178,29 @@ def test_a_slow_channel_does_not_hold_up_another_or_the_loop(tmp_path, receiver)
     assert ticks >= 10                          # ~3 s of slow sends; a blocked loop would tick ~3 times
     slow.close()
     store.close()
+
+
+def test_a_retry_held_for_quiet_hours_does_not_block_an_urgent_alert(tmp_path, receiver):
+    from datetime import time as clock_time
+
+    from watcher.ruleset.compiled import QuietWindow
+
+    quiet = QuietWindow(clock_time(22), clock_time(7), "Europe/Kyiv", except_severity="critical")
+    channels = Channels({"team": Channel("team", Secret(receiver.url("/team")), "${TEAM}", quiet_hours=(quiet,))},
+                        console=io.StringIO())
+    store = Store(tmp_path / "s.db")
+    clock = Clock(datetime(2024, 4, 24, 18, 59, 55, tzinfo=UTC))   # 21:59:55 in Kyiv
+    dispatcher = Dispatcher(store, lambda: channels, clock, RetryPolicy(first=10, cap=60, give_up=86400))
+    store.run(outbox.enqueue, AlertDraft("r", "a", "item", "info alert", "b", "b", ("team",)), clock.now)
+    receiver.fail_next(1)
+    asyncio.run(dispatcher.deliver_due())                            # fails; retry at 22:00:05, quiet
+    clock.now += timedelta(seconds=20)
+    assert asyncio.run(dispatcher.deliver_due()).held == 1
+    clock.now += timedelta(hours=1)
+    store.run(outbox.enqueue, AlertDraft("r", "b", "item", "critical alert", "b", "b", ("team",),
+                                         severity="critical"), clock.now)
+    assert asyncio.run(dispatcher.deliver_due()).sent == 1            # not held back by the held retry
+    clock.now = datetime(2024, 4, 25, 4, 0, tzinfo=UTC)               # 07:00 in Kyiv
+    assert asyncio.run(dispatcher.deliver_due()).sent == 1
+    assert receiver.titles() == ["critical alert", "info alert"]
+    store.close()

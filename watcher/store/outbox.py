@@ -207,11 +207,13 @@ def suppress(db: Database, reasons: Mapping[int, str], now: datetime) -> None:
 
 
 def hold(db: Database, until: Mapping[int, tuple[datetime, str]]) -> None:
-    """Deliveries held back (quiet hours): due again at the given time, the reason in ``note``."""
+    """Deliveries held back (quiet hours): pending again, due at the given time, the reason in
+    ``note``. (A held retry is pending, not failed, so it does not hold back an urgent alert
+    that quiet hours let through.)"""
     with db.atomic():
         for delivery_id, (when, note) in until.items():
-            db.execute("UPDATE deliveries SET next_attempt_at = ?, note = ? WHERE id = ? AND state IN "
-                       "('pending', 'failed')", [iso(when), note[:1000], delivery_id])
+            db.execute("UPDATE deliveries SET state = 'pending', next_attempt_at = ?, note = ? WHERE id = ? AND state "
+                       "IN ('pending', 'failed')", [iso(when), note[:1000], delivery_id])
 
 
 def recover_interrupted(db: Database, now: datetime) -> list[dict[str, Any]]:
