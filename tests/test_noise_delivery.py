@@ -140,6 +140,9 @@ def test_realert_sends_one_alert_per_rule_and_key_per_interval(tmp_path, feed_se
                           "WHERE d.state = 'suppressed' ORDER BY a.id")
     assert [t for t, _ in suppressed] == ["Drones two", "Drones three"]
     assert all("realert: alert #1 of this rule and key" in note and "every 1h" in note for _, note in suppressed)
+    shown = run_cli("alerts", "--suppressed", env={"WATCHER_DB": str(rig.db)}).stdout
+    assert "drones: Drones three\n    team=suppressed\n    team (delivery 4): realert: alert #1" in shown
+    assert "Drones four" not in shown and "Drones two" in shown
 
 
 def test_digest_window_groups_alerts_into_one_message(tmp_path, feed_server, receiver, monkeypatch):
