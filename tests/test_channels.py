@@ -171,3 +171,13 @@ def test_the_readme_delivery_example_loads(tmp_path, monkeypatch):
     ruleset = load_rules(rules, check_url=check_url, check_config=check_config)
     assert ruleset.channels["policy-team"].quiet_hours[0].except_severity == "critical"
     assert ruleset.channels["newsroom"].digest == 0.0 and ruleset.alerts["coproduction-news"].realert == 3600
+
+
+def test_the_json_schema_allows_the_short_forms():
+    from watcher.ruleset.schema import RuleFile
+
+    defs = RuleFile.model_json_schema()["$defs"]
+    digest = defs["ChannelSpec"]["properties"]["digest"]["anyOf"]
+    assert {"examples": ["cycle", "10m"], "type": ["string", "number"]} in digest
+    assert {"examples": ["1h"], "type": ["string", "number"]} in defs["AlertSpec"]["properties"]["realert"]["anyOf"]
+    assert {"$ref": "#/$defs/QuietHours"} in defs["ChannelSpec"]["properties"]["quiet_hours"]["anyOf"]

@@ -207,7 +207,9 @@ class AlertSpec(Strict):
     title: str | None = Field(None, description="Jinja2 template for the title.")
     body: str | None = Field(None, description="Jinja2 template for the body (markdown).")
     realert: Annotated[Realert | None, BeforeValidator(_realert)] = Field(
-        None, description="Repeat interval: `1h`, or {every: 1h, key: template}.")
+        None, description="Repeat interval: `1h`, or {every: 1h, key: template}.",
+        json_schema_extra=lambda schema: schema["anyOf"].insert(0, {"type": ["string", "number"],
+                                                                    "examples": ["1h"]}))
     digest: bool = Field(True, description="May join a digest on channels that have one; false: always alone.")
 
     @field_validator("title", "body")
@@ -262,6 +264,13 @@ def _listed(value: Any) -> Any:
     return [value] if isinstance(value, dict) else value
 
 
+def _one_or_many(schema: dict[str, Any]) -> None:
+    """JSON Schema of a list that may also be written as its one item."""
+    items = schema.pop("items")
+    schema.pop("type", None)
+    schema["anyOf"] = [{"type": "array", "items": items}, items]
+
+
 def _digest(value: Any) -> Any:
     if value is None or (isinstance(value, str) and value.strip().lower() == "cycle"):
         return None if value is None else 0.0
@@ -280,9 +289,12 @@ class ChannelSpec(Strict):
     min_severity: Severity = Field("info", description="Alerts below this severity are not sent here.")
     digest: Annotated[float | None, BeforeValidator(_digest)] = Field(
         None, description="Group alerts into one message: `cycle` (those due together) or a window "
-                          "such as 10m (wait that long after the first).")
+                          "such as 10m (wait that long after the first).",
+        json_schema_extra={"anyOf": [{"type": ["string", "number"], "examples": ["cycle", "10m"]},
+                                     {"type": "boolean", "const": False}, {"type": "null"}]})
     quiet_hours: Annotated[list[QuietHours], BeforeValidator(_listed)] = Field(
-        default_factory=list, description="When deliveries are held until the period ends.")
+        default_factory=list, description="When deliveries are held until the period ends (one period or a list).",
+        json_schema_extra=_one_or_many)
     give_up: Duration | None = Field(None, description="Retry a failing delivery this long (default "
                                                        "settings.delivery.give_up).")
 
