@@ -90,10 +90,14 @@ def check_config(path: str, tag: str | None) -> str | None:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return f"cannot read the apprise config file {path}: {exc}"
-    bad = [u for u in config_urls(text)
-           if apprise.Apprise.instantiate(u, asset=asset(), suppress_exceptions=True) is None]
-    if bad:
-        return (f"the apprise config file {path} has URLs apprise cannot use: {', '.join(masked(u) for u in bad)} "
+    # apprise skips the entries it cannot use without a word: compare what it loaded with what
+    # the file lists, and name the culprits (an entry may need the options under it, so one
+    # that fails alone is only blamed when something is missing)
+    entries, loaded = config_urls(text), config_services(text, None)
+    if len(loaded) < len(entries):
+        bad = [u for u in entries if apprise.Apprise.instantiate(u, asset=asset(), suppress_exceptions=True) is None]
+        which = ", ".join(masked(u) for u in bad) or f"{len(entries) - len(loaded)} of {len(entries)}"
+        return (f"the apprise config file {path} has URLs apprise cannot use: {which} "
                 "(check the service names and their parts: https://github.com/caronc/apprise/wiki)")
     services = config_services(text, tag)
     if not services:
