@@ -156,6 +156,9 @@ class WebhookReceiver:
         self.paths: list[str] = []
         self._failures = 0
         self.status_when_failing = 500
+        self.delay = 0.0                # seconds before answering (a slow service)
+        self.failing_paths: set[str] = set()  # posts to these paths always get an error
+        self.on_receive: Callable[[str, dict[str, Any]], None] | None = None  # called for each recorded post
         self._lock = threading.Lock()
         owner = self
 
@@ -168,13 +171,17 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                if owner.delay:
+                    time.sleep(owner.delay)
                 with owner._lock:
-                    failing = owner._failures != 0
-                    if failing and owner._failures > 0:
+                    failing = owner._failures != 0 or self.path in owner.failing_paths
+                    if owner._failures > 0 and self.path not in owner.failing_paths:
                         owner._failures -= 1
                     if not failing:
                         owner.received.append(json.loads(raw or b"{}"))
                         owner.paths.append(self.path)
+                        if owner.on_receive is not None:
+                            owner.on_receive(self.path, owner.received[-1])
                 _send(self, owner.status_when_failing if failing else 200, b"ok", {"Content-Type": "text/plain"})
 
         self._server = _Server(("127.0.0.1", 0), Handler)

@@ -12,6 +12,8 @@ from watcher.models import AlertDraft
 from watcher.ruleset.compiled import Channel, Secret
 from watcher.store import Store, outbox
 
+from servers import WebhookReceiver
+
 T0 = datetime(2024, 4, 24, 12, 0, tzinfo=UTC)
 
 
@@ -89,3 +91,116 @@ def test_console_channel_prints(tmp_path):
     result = asyncio.run(Channels({}, console=out).send("console", title="Hello", body="**b**", text="b",
                                                         severity="critical"))
     assert result.ok and "[CRITICAL] Hello" in out.getvalue()
+
+
+# -- channels with several services: partial failures ------------------------------------------
+
+def _config_channels(tmp_path, receiver, **options):
+    config = tmp_path / "team.apprise.txt"
+    config.write_text(f"a={receiver.url('/a')}\nb={receiver.url('/b')}\n")
+    config.chmod(0o600)
+    return Channels({"team": Channel("team", Secret(""), "config", config=str(config), **options)},
+                    console=io.StringIO())
+
+
+def test_partial_failure_is_retried_only_where_it_failed(tmp_path, receiver):
+    store = Store(tmp_path / "s.db")
+    clock = Clock(T0)
+    channels = _config_channels(tmp_path, receiver)
+    assert len(channels.services("team")) == 2
+    dispatcher = Dispatcher(store, lambda: channels, clock, RetryPolicy(first=10, cap=60, give_up=3600))
+    _enqueue(store, 2)
+    receiver.failing_paths = {"/b"}
+    first = asyncio.run(dispatcher.deliver_due())
+    assert receiver.paths == ["/a"] and first.failed == 1 and first.sent == 0  # /b failed; alert 1 waits
+    receiver.failing_paths = set()
+    clock.now += timedelta(seconds=61)
+    second = asyncio.run(dispatcher.deliver_due())
+    assert second.sent == 2
+    by_path = sorted(zip(receiver.paths, receiver.titles(), strict=True))
+    assert by_path == [("/a", "alert 0"), ("/a", "alert 1"), ("/b", "alert 0"), ("/b", "alert 1")]
+    attempts = store.run(lambda db: [tuple(r) for r in db.execute(
+        "SELECT d.alert_id, a.status, a.target FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id "
+        "ORDER BY a.id")])
+    assert [(alert, status) for alert, status, _ in attempts] == [(1, "success"), (1, "failure"), (1, "success"),
+                                                                 (2, "success"), (2, "success")]
+    assert all(target.startswith("json://127.0.0.1:") for _, _, target in attempts)
+    store.close()
+
+
+# -- crash between "sending" and the answer ----------------------------------------------------
+
+def test_a_send_cut_off_by_a_crash_is_recorded_and_sent_again(tmp_path, receiver):
+    store = Store(tmp_path / "s.db")
+    _enqueue(store, 1)
+    store.run(outbox.mark_sending, [1], T0)   # what a crash mid-send leaves behind
+    channels = _channels(receiver)
+    dispatcher = Dispatcher(store, lambda: channels, Clock(T0))
+    assert asyncio.run(dispatcher.recover()) == 1
+    asyncio.run(dispatcher.deliver_due())
+    assert receiver.titles() == ["alert 0"]
+    statuses = store.run(lambda db: [r[0] for r in db.execute("SELECT status FROM delivery_attempts ORDER BY id")])
+    assert statuses == ["interrupted", "success"]
+    assert asyncio.run(dispatcher.recover()) == 0
+    store.close()
+
+
+# -- one slow channel does not hold up the others -------------------------------------------------
+
+def test_a_slow_channel_does_not_hold_up_another_or_the_loop(tmp_path, receiver):
+    slow = WebhookReceiver()
+    slow.delay = 1.0
+    arrivals: list[str] = []
+    receiver.on_receive = lambda path, _: arrivals.append("fast")
+    slow.on_receive = lambda path, _: arrivals.append("slow")
+    channels = Channels({"fast": Channel("fast", Secret(receiver.url("/f")), "${F}"),
+                         "slow": Channel("slow", Secret(slow.url("/s")), "${S}")}, console=io.StringIO())
+    store = Store(tmp_path / "s.db")
+    _enqueue(store, 3, channels=("slow", "fast"))
+    dispatcher = Dispatcher(store, lambda: channels, lambda: datetime.now(UTC))
+
+    async def go():
+        stop = asyncio.Event()
+        runner = asyncio.create_task(dispatcher.run(stop, idle=0.2))
+        ticks = 0
+        for _ in range(400):                    # bounded: at most ~40 s
+            await asyncio.sleep(0.1)
+            ticks += 1                          # the event loop keeps turning meanwhile
+            if len(slow.received) == 3:
+                break
+        stop.set()
+        await runner
+        return ticks
+
+    ticks = asyncio.run(go())
+    assert arrivals.count("fast") == 3 and arrivals.count("slow") == 3
+    assert arrivals.index("slow") > arrivals.index("fast") and arrivals[:3] == ["fast"] * 3
+    assert ticks >= 10                          # ~3 s of slow sends; a blocked loop would tick ~3 times
+    slow.close()
+    store.close()
+
+
+def test_a_retry_held_for_quiet_hours_does_not_block_an_urgent_alert(tmp_path, receiver):
+    from datetime import time as clock_time
+
+    from watcher.ruleset.compiled import QuietWindow
+
+    quiet = QuietWindow(clock_time(22), clock_time(7), "Europe/Kyiv", except_severity="critical")
+    channels = Channels({"team": Channel("team", Secret(receiver.url("/team")), "${TEAM}", quiet_hours=(quiet,))},
+                        console=io.StringIO())
+    store = Store(tmp_path / "s.db")
+    clock = Clock(datetime(2024, 4, 24, 18, 59, 55, tzinfo=UTC))   # 21:59:55 in Kyiv
+    dispatcher = Dispatcher(store, lambda: channels, clock, RetryPolicy(first=10, cap=60, give_up=86400))
+    store.run(outbox.enqueue, AlertDraft("r", "a", "item", "info alert", "b", "b", ("team",)), clock.now)
+    receiver.fail_next(1)
+    asyncio.run(dispatcher.deliver_due())                            # fails; retry at 22:00:05, quiet
+    clock.now += timedelta(seconds=20)
+    assert asyncio.run(dispatcher.deliver_due()).held == 1
+    clock.now += timedelta(hours=1)
+    store.run(outbox.enqueue, AlertDraft("r", "b", "item", "critical alert", "b", "b", ("team",),
+                                         severity="critical"), clock.now)
+    assert asyncio.run(dispatcher.deliver_due()).sent == 1            # not held back by the held retry
+    clock.now = datetime(2024, 4, 25, 4, 0, tzinfo=UTC)               # 07:00 in Kyiv
+    assert asyncio.run(dispatcher.deliver_due()).sent == 1
+    assert receiver.titles() == ["critical alert", "info alert"]
+    store.close()

@@ -8,7 +8,7 @@ import pytest
 
 from watcher.errors import LockedError
 from watcher.models import AlertDraft, Evidence, FactChange, Item
-from watcher.store import StateLock, feeds, items, ledger, open_database, outbox
+from watcher.store import StateLock, feeds, items, ledger, open_database, outbox, schema
 
 NOW = datetime(2024, 4, 24, 12, 0, tzinfo=UTC)
 
@@ -32,7 +32,8 @@ def test_schema_is_migrated_once_and_in_wal_mode(tmp_path):
     first.conn.close()
     again = open_database(tmp_path / "s.db")
     applied = [r["name"] for r in again.query("SELECT name FROM _sqlite_migrations")]
-    assert applied[0] == "m001_initial" and len(applied) == len(set(applied))
+    assert applied[0] == "m001_initial" and len(applied) == len(set(applied))  # each migration once
+    assert schema.migrations.pending(again) == []
     again.conn.close()
 
 

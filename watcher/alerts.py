@@ -5,6 +5,10 @@ and a replay, two feeds carrying one story) stores it once:
 - item alerts: ``item:<rule>:<story>``, the story being the canonical link (else the
   normalised title), so one article syndicated into several feeds alerts once per rule;
 - fact alerts: ``fact:<rule>:<change id>``, one per recorded change.
+
+Drafts also carry what noise control needs (``noise.py``): the feed, the stage of an ordered
+fact (for inhibition), the realert key, and whether the rule's alerts may join a digest.
+``digest_message`` turns several stored alerts into the one message a digest sends.
 """
 
 from __future__ import annotations
@@ -13,20 +17,23 @@ from datetime import datetime
 from typing import Any
 from collections.abc import Mapping, Sequence
 
-from .models import AlertDraft, FactChange, FeedOutage, Match
+from .models import AlertDraft, FactChange, FeedOutage, Match, Message
 from .ruleset.compiled import CONSOLE, AlertRule, Fact, Ruleset
-from .templates import render
+from .templates import escape_markdown, render
 from .timefmt import iso
 
 ITEM_TITLE = "{{ item.title | oneline }}"
+# The title is the message's title (email subject, chat heading; apprise puts it in the body for
+# services without one), so the default bodies do not repeat it.
 ITEM_BODY = """\
-**{{ item.title | oneline }}**
-{{ item.feed }}{% if item.published %} · {{ item.published }}{% endif %}
+{{ item.feed }}{{ " · " ~ item.published if item.published else "" }}
+{% if item.summary %}
 
 {{ item.summary | shorten(400) }}
+{% endif %}
 {% if item.link %}
 
-{{ item.link }}
+{{ item.link | url }}
 {% endif %}
 
 _{{ rule }}: {{ hits | join(", ") }}_"""
@@ -37,11 +44,13 @@ FACT_BODY = """\
 {% if evidence %}
 
 Evidence:
-{% for ev in evidence %}
-- {{ ev.title | oneline }} ({{ ev.feed }}{% if ev.published %}, {{ ev.published }}{% endif %})\
-{% if ev.link %} {{ ev.link }}{% endif %}
 
+{% for ev in evidence %}
+- **{{ ev.title | oneline }}** ({{ ev.feed }}{% if ev.published %}, {{ ev.published }}{% endif %})
   “{{ ev.quote | shorten(200) }}”
+{% if ev.link %}
+  {{ ev.link | url }}
+{% endif %}
 {% endfor %}
 {% endif %}
 {% if note %}
@@ -69,14 +78,18 @@ def channels_for(rule: AlertRule, ruleset: Ruleset) -> tuple[str, ...]:
 
 
 def _draft(rule: AlertRule, ruleset: Ruleset, key: str, kind: str, context: dict[str, Any],
-           title: str, body: str, **refs: Any) -> AlertDraft:
+           title: str, body: str, *, default_realert_key: str = "", **refs: Any) -> AlertDraft:
     title_src, body_src = rule.title or title, rule.body or body
+    realert_key = None
+    if rule.realert is not None:
+        realert_key = render(rule.realert_key, context, "text") if rule.realert_key else default_realert_key
     return AlertDraft(
         rule=rule.name, dedupe_key=key, kind=kind,
         title=" ".join(render(title_src, context, "text").split())[:250],
         body=render(body_src, context, "markdown"),
         text=render(body_src, context, "text"),
-        channels=channels_for(rule, ruleset), severity=rule.severity, **refs)
+        channels=channels_for(rule, ruleset), severity=rule.severity, realert_key=realert_key,
+        digest=rule.digest, **refs)
 
 
 def item_alerts(ruleset: Ruleset, matches: Sequence[Match]) -> list[AlertDraft]:
@@ -94,7 +107,7 @@ def item_alerts(ruleset: Ruleset, matches: Sequence[Match]) -> list[AlertDraft]:
         }
         story = item.story or f"{stored.feed}/{item.key}"
         drafts.append(_draft(rule, ruleset, f"item:{rule.name}:{story}", "item", context,
-                             ITEM_TITLE, ITEM_BODY, item_id=stored.id))
+                             ITEM_TITLE, ITEM_BODY, item_id=stored.id, feed=stored.feed))
     return drafts
 
 
@@ -109,8 +122,10 @@ def fact_alerts(ruleset: Ruleset, change: FactChange, change_id: int) -> list[Al
             continue
         context = fact_context(fact, change, rule)
         drafts.append(_draft(rule, ruleset, f"fact:{rule.name}:{change_id}", "fact", context,
-                             FACT_TITLE, FACT_BODY, fact=change.fact,
-                             extra={"fact_change_id": change_id}))
+                             FACT_TITLE, FACT_BODY, default_realert_key=change.fact, fact=change.fact,
+                             extra={"fact_change_id": change_id},
+                             feed=change.evidence[0].feed if change.evidence else None,
+                             stage=fact.rank(change.new) if fact is not None else None))
     return drafts
 
 
@@ -154,7 +169,8 @@ def feed_alerts(ruleset: Ruleset, outage: FeedOutage, now: datetime, *, recovere
                    "since": _day(outage.started_at), "down_for": _span(down_for.total_seconds()),
                    "polls": outage.failed_polls, "error": outage.last_error or ""}
         drafts.append(_draft(rule, ruleset, f"feed-{state}:{rule.name}:{outage.id}", "feed", context,
-                             FEED_UP_TITLE if recovered else FEED_DOWN_TITLE, FEED_BODY))
+                             FEED_UP_TITLE if recovered else FEED_DOWN_TITLE, FEED_BODY, feed=outage.feed,
+                             default_realert_key=outage.feed))
     return drafts
 
 
@@ -169,3 +185,22 @@ def _span(seconds: float) -> str:
     if not parts:
         return f"{seconds}s"
     return " ".join(parts[:2])
+
+
+def digest_message(alerts: Sequence[Message]) -> Message:
+    """Several alerts as one message: a count in the title, each alert's title and body in turn."""
+    if len(alerts) == 1:
+        return alerts[0]
+    severity = max((a.severity for a in alerts), key=_SEVERITY_ORDER.index, default="info")
+    counts = [f"{n} {s}" for s in reversed(_SEVERITY_ORDER) if (n := sum(a.severity == s for a in alerts))]
+    head = f"{len(alerts)} alerts ({', '.join(counts)})"
+    titles = "; ".join(a.title for a in alerts)
+    title = f"{head}: {titles}"
+    if len(title) > 250:
+        title = title[:249].rsplit(" ", 1)[0] + "…"
+    body = "\n\n---\n\n".join(f"**{i}. {escape_markdown(a.title)}**\n\n{a.body}" for i, a in enumerate(alerts, 1))
+    text = "\n\n----\n\n".join(f"{i}. {a.title}\n\n{a.text}" for i, a in enumerate(alerts, 1))
+    return Message(title, body, text, severity)
+
+
+_SEVERITY_ORDER = ["info", "warning", "critical"]

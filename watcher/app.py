@@ -22,6 +22,7 @@ import asyncio
 import logging
 import os
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,7 +30,7 @@ from typing import Any, TextIO
 from collections.abc import Callable
 
 from . import __version__, feedhealth, polling
-from .deliver import Channels, check_url
+from .deliver import Channels, SendThreads, check_config, check_url
 from .dispatch import Dispatcher, DispatchReport, RetryPolicy
 from .errors import RuleError, WatcherError
 from .fetch import FetchLimits, Fetcher
@@ -84,6 +85,7 @@ class Watcher:
         self._fetcher: Fetcher | None = None
         self._parser = ParsePool(settings.parse_workers)
         self._scheduler: FeedScheduler | None = None
+        self._send_threads = SendThreads()  # one per channel, kept across reloads
         self.dispatcher: Dispatcher | None = None
         self.metrics = Metrics(settings.db, clock)
         self.http: StatusServer | None = None
@@ -93,13 +95,15 @@ class Watcher:
 
     def load_rules(self) -> tuple[Ruleset, Channels]:
         """Load, validate and compile the rule files; raises ``RuleError`` listing every problem."""
-        ruleset = load_rules(self.settings.rules, check_url=check_url)
+        ruleset = load_rules(self.settings.rules, check_url=check_url, check_config=check_config)
         for channel in ruleset.channels.values():
             register_secret(channel.url.reveal())
         for value in os.environ.values():  # values that fed a channel URL are secrets too
             if any(value and value in c.url.reveal() for c in ruleset.channels.values()):
                 register_secret(value)
-        return ruleset, Channels(ruleset.channels, console=self.console)
+        channels = Channels(ruleset.channels, console=self.console, threads=self._send_threads)
+        register_secret(*channels.secrets())  # and every URL of apprise config files, with its parts
+        return ruleset, channels
 
     async def _apply(self, ruleset: Ruleset, channels: Channels) -> None:
         assert self.store is not None
@@ -151,6 +155,8 @@ class Watcher:
         self.dispatcher = _CountingDispatcher(self.store, self.channels, self.clock, self.settings.retry,
                                               metrics=self.metrics)
         self.metrics.reloaded(True, self.clock())
+        if lock:  # with the lock held no other process is sending: a "sending" mark is a crash's
+            await self.dispatcher.recover()
         event(log, logging.INFO, "watcher ready", rules=ruleset.summary(), db=str(self.settings.db))
 
     def channels(self) -> Channels:
@@ -161,6 +167,7 @@ class Watcher:
         if self._fetcher is not None:
             await self._fetcher.aclose()
         self._parser.close()
+        self._send_threads.close()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -260,7 +267,8 @@ class Watcher:
             self._scheduler = FeedScheduler(self.poll)
             self._scheduler.start()
             self._scheduler.sync(*await self._schedule_plan(self.ruleset))
-            tasks += [asyncio.create_task(self.dispatcher.run(stop), name="dispatcher"),
+            drain = max(1.0, self.settings.drain_timeout - 1)  # sends in flight finish within the stop's drain
+            tasks += [asyncio.create_task(self.dispatcher.run(stop, drain=drain), name="dispatcher"),
                       asyncio.create_task(self.vitals.pulse(stop), name="pulse"),
                       asyncio.create_task(self.housekeeper().run(stop), name="housekeeping")]
             if self.settings.watch_rules:
@@ -353,10 +361,15 @@ class _CountingDispatcher(Dispatcher):
         super().__init__(*args, **kwargs)
         self._metrics = metrics
 
-    async def deliver_due(self, now: datetime | None = None) -> DispatchReport:
-        report = await super().deliver_due(now)
-        self._metrics.dispatched(report)
-        return report
+    async def _drain(self, name: str, report: DispatchReport, now: datetime | None = None) -> None:
+        # every path (one pass, the daemon's channel tasks) drains channels through here
+        counted = DispatchReport()
+        try:
+            await super()._drain(name, counted, now)
+        finally:
+            for field in dataclasses.fields(DispatchReport):
+                setattr(report, field.name, getattr(report, field.name) + getattr(counted, field.name))
+            self._metrics.dispatched(counted)
 
 
 def _diff(old: Ruleset | None, new: Ruleset) -> dict[str, int]:

@@ -1,29 +1,43 @@
 """The dispatcher: sends what the outbox holds, retries with backoff, and never sends twice.
 
-For each channel, deliveries go out in the order their alerts were written. A failed delivery
-is retried with exponential backoff (``RetryPolicy``), and later alerts for the same channel
-wait behind it so that a channel receives its alerts in order; other channels carry on. A
-delivery still failing ``give_up`` after its alert was written is marked dead: visible in
-`watcher alerts --failed` and revived with `watcher alerts retry`.
+Each channel is drained by its own task, so a channel that is slow, throttled or down never
+holds up another channel or the loop that starts them. Within a channel:
 
-Crash safety: a delivery is marked sent right after apprise reports success. A crash between
-those two steps is the one window where a message can be sent twice (it is retried after the
-restart); nothing is ever lost, because rows are written before anything is sent.
+1. the due deliveries are read, oldest alert first (a failed delivery waiting for its retry
+   holds back the later ones, so a channel receives its alerts in order);
+2. ``noise.plan_batch`` decides what is silenced, inhibited or held for quiet hours, and groups
+   the rest into messages (one per alert, or digests);
+3. each message goes to each service of the channel that does not have it yet: the deliveries
+   are marked "sending", apprise is called, and the answer is recorded at once;
+4. a failure is retried with exponential backoff (``RetryPolicy``); a delivery still failing
+   ``give_up`` after its alert was written is dead: `watcher alerts --failed` shows it and
+   `watcher alerts retry` revives it.
+
+Crash safety: rows are written before anything is sent, so nothing is lost. A message can be
+sent twice only if the process dies after apprise handed it over and before the answer is
+recorded (milliseconds); the "sending" mark left behind is found at the next start
+(``recover``), logged as a possible duplicate, and the delivery is sent again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from .deliver import Channels
+from . import noise
+from .alerts import digest_message
+from .deliver import Channels, Service
 from .logs import event
-from .store import Store, outbox
+from .models import Message
+from .store import Store, outbox, silences
 
 log = logging.getLogger(__name__)
+
+MAX_ROUNDS = 20  # batches one channel task sends before it yields to a fresh look at the outbox
 
 
 @dataclass(frozen=True)
@@ -45,9 +59,12 @@ class RetryPolicy:
 
 @dataclass
 class DispatchReport:
-    sent: int = 0
-    failed: int = 0
+    sent: int = 0          # deliveries
+    failed: int = 0        # deliveries that will be retried
     dead: int = 0
+    suppressed: int = 0
+    held: int = 0          # quiet hours
+    messages: int = 0      # messages handed to apprise successfully (a digest is one)
 
 
 class Dispatcher:
@@ -57,59 +74,164 @@ class Dispatcher:
         self.channels = channels          # the current channels (they change on reload)
         self.clock = clock
         self.policy = policy
+        self.totals = DispatchReport()    # since start, for the daemon's loop
         self._wake = asyncio.Event()
+        self._tasks: dict[str, asyncio.Task] = {}
 
     def wake(self) -> None:
         self._wake.set()
 
+    async def recover(self) -> int:
+        """At start: sends a crash interrupted are logged and left due, to be sent again."""
+        rows = await self.store.call(outbox.recover_interrupted, self.clock())
+        for row in rows:
+            event(log, logging.WARNING, "send interrupted by a stop; sending again (it may arrive twice)",
+                  delivery=row["id"], alert=row["alert_id"], channel=row["channel"], since=row["sending_at"])
+        return len(rows)
+
     async def deliver_due(self, now: datetime | None = None) -> DispatchReport:
-        """Send every delivery that is due, channel by channel in parallel, in order within one."""
+        """Send everything due at ``now``: channels in parallel, in order within each; returns when done."""
         now = now or self.clock()
-        due = await self.store.call(outbox.due, now)
-        by_channel: dict[str, list[outbox.Due]] = {}
-        for row in due:
-            by_channel.setdefault(row.channel, []).append(row)
+        names = await self.store.call(outbox.due_channels, now)
         report = DispatchReport()
-        await asyncio.gather(*(self._channel(name, rows, report) for name, rows in by_channel.items()))
+        await asyncio.gather(*(self._drain(name, report, now) for name in names))
         return report
 
-    async def _channel(self, name: str, rows: list[outbox.Due], report: DispatchReport) -> None:
+    async def _drain(self, name: str, report: DispatchReport, now: datetime | None = None) -> None:
+        for _ in range(MAX_ROUNDS):
+            at = now or self.clock()
+            rows = await self.store.call(outbox.due, at, channel=name)
+            if not rows or not await self._round(name, rows, report, at):
+                return
+
+    async def _round(self, name: str, rows: list[outbox.Due], report: DispatchReport, now: datetime) -> bool:
+        """One batch of a channel; ``False`` when the channel should stop for now (a failure, or
+        nothing left to do)."""
         channels = self.channels()
-        for row in rows:
-            result = await channels.send(name, title=row.title, body=row.body, text=row.text, severity=row.severity)
-            now = self.clock()
-            if result.ok:
-                await self.store.call(outbox.mark_sent, [row.id], now, result.detail)
-                report.sent += 1
-                event(log, logging.INFO, "alert sent", alert=row.alert_id, rule=row.rule, channel=name)
+        active = await self.store.call(silences.active, now)
+        plan = noise.plan_batch(rows, channels.spec(name), name, active, now)
+        if plan.suppressed:
+            await self.store.call(outbox.suppress, plan.suppressed, now)
+            report.suppressed += len(plan.suppressed)
+            for row in rows:
+                if row.id in plan.suppressed:
+                    event(log, logging.INFO, "delivery suppressed", alert=row.alert_id, rule=row.rule, channel=name,
+                          reason=plan.suppressed[row.id])
+        if plan.held:
+            await self.store.call(outbox.hold, plan.held)
+            report.held += len(plan.held)
+            event(log, logging.INFO, "deliveries held for quiet hours", channel=name, count=len(plan.held),
+                  until=min(u for u, _ in plan.held.values()).isoformat(timespec="minutes"))
+        services = channels.services(name)
+        for message_rows in plan.messages:
+            if not await self._send(name, message_rows, services, channels, report):
+                return False
+        return bool(plan.messages or plan.suppressed)
+
+    async def _send(self, name: str, rows: Sequence[outbox.Due], services: list[Service], channels: Channels,
+                    report: DispatchReport) -> bool:
+        """One message (an alert or a digest) to every service of the channel that lacks it."""
+        if not services:
+            await self._failed(name, rows, f'no channel "{name}" in the current rules', None, report)
+            return False
+        keys = [s.key for s in services]
+        sent: set[int] = set()
+        failure: tuple[str, float | None] | None = None
+        for service in services:
+            todo = [r for r in rows if service.key not in r.done]
+            if not todo:
                 continue
-            retry_at = self.policy.next_attempt(row.created_at, row.attempts + 1, now, result.retry_after)
-            await self.store.call(outbox.mark_failed, [row.id], now, result.detail, retry_at=retry_at)
+            message = digest_message([Message(r.title, r.body, r.text, r.severity) for r in todo])
+            ids = [r.id for r in todo]
+            await self.store.call(outbox.mark_sending, ids, self.clock())
+            result = await channels.deliver(name, service, message)
+            sent.update(await self.store.call(outbox.settle, ids, service.key, service.target, result,
+                                              self.clock(), keys))
+            if result.ok:
+                report.messages += 1
+                event(log, logging.INFO, "alert sent", alert=",".join(str(r.alert_id) for r in todo),
+                      rule=todo[0].rule if len(todo) == 1 else None, channel=name,
+                      service=service.target if len(services) > 1 else None)
+            else:
+                failure = (f"{service.target}: {result.detail}" if len(services) > 1 else result.detail,
+                           result.retry_after)
+        report.sent += len(sent)
+        if failure is None:
+            return True
+        await self._failed(name, [r for r in rows if r.id not in sent], failure[0], failure[1], report)
+        return False
+
+    async def _failed(self, name: str, rows: Sequence[outbox.Due], error: str, retry_after: float | None,
+                      report: DispatchReport) -> None:
+        now = self.clock()
+        spec = self.channels().spec(name)
+        policy = self.policy
+        if spec is not None and spec.give_up is not None:
+            policy = dataclasses.replace(policy, give_up=spec.give_up)
+        retries = [(r.id, policy.next_attempt(r.created_at, r.attempts + 1, now, retry_after)) for r in rows]
+        await self.store.call(outbox.fail, retries, now, error)
+        for row, (_, retry_at) in zip(rows, retries, strict=True):
             if retry_at is None:
                 report.dead += 1
                 event(log, logging.ERROR, "delivery dead", alert=row.alert_id, rule=row.rule, channel=name,
-                      attempts=row.attempts + 1, error=result.detail)
-                continue  # given up: the alerts behind it may go now
-            report.failed += 1
-            event(log, logging.WARNING, "delivery failed", alert=row.alert_id, rule=row.rule, channel=name,
-                  attempts=row.attempts + 1, retry_at=retry_at.isoformat(timespec="seconds"), error=result.detail)
-            return  # keep this channel's order: later alerts wait behind the failed one
+                      attempts=row.attempts + 1, error=error)
+            else:
+                report.failed += 1
+        pending = [t for _, t in retries if t is not None]
+        if pending:
+            event(log, logging.WARNING, "delivery failed", alert=",".join(str(r.alert_id) for r in rows),
+                  channel=name, attempts=max(r.attempts for r in rows) + 1,
+                  retry_at=min(pending).isoformat(timespec="seconds"), error=error)
 
-    async def run(self, stop: asyncio.Event, *, idle: float = 30.0) -> None:
-        """Deliver until ``stop`` is set; wakes when the pipeline queues alerts or a retry is due."""
+    # -- the daemon's loop ---------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, *, idle: float = 30.0, drain: float = 10.0) -> None:
+        """Until ``stop``: start a task for each channel with something due; sleep until the next
+        delivery is due, the pipeline queues alerts, or a channel task finishes."""
         while not stop.is_set():
             self._wake.clear()
+            timeout = idle
             try:
-                await self.deliver_due()
+                for name in await self.store.call(outbox.due_channels, self.clock()):
+                    if name not in self._tasks:
+                        self._start(name)
+                next_at = await self.store.call(outbox.next_due_at, list(self._tasks))
+                if next_at is not None:
+                    timeout = min(idle, max(0.05, (next_at - self.clock()).total_seconds()))
             except Exception:  # a database hiccup must not end delivery for good
                 log.exception("dispatch round failed; retrying")
-            next_at = await self.store.call(outbox.next_due_at)
-            timeout = idle
-            if next_at is not None:
-                timeout = min(idle, max(0.05, (next_at - self.clock()).total_seconds()))
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
             try:
                 await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 for waiter in waiters:
                     waiter.cancel()
+        await self._stop_tasks(drain)
+
+    def _start(self, name: str) -> None:
+        task = asyncio.create_task(self._channel_task(name), name=f"deliver-{name}")
+        self._tasks[name] = task
+
+        def finished(_: asyncio.Task) -> None:
+            self._tasks.pop(name, None)
+            self._wake.set()
+        task.add_done_callback(finished)
+
+    async def _channel_task(self, name: str) -> None:
+        try:
+            await self._drain(name, self.totals)
+        except Exception:
+            log.exception("delivery to channel %s failed; trying again shortly", name)
+            await asyncio.sleep(1.0)  # a broken database or channel must not spin the loop
+
+    async def _stop_tasks(self, drain: float) -> None:
+        """Let sends in flight finish (up to ``drain`` seconds), then cancel the rest: a send cut
+        off here is found by ``recover`` at the next start and sent again."""
+        tasks = list(self._tasks.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=drain)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=1.0)

@@ -2,7 +2,7 @@
 
 fetch -> ``Fetched`` | ``NotModified``;  parse -> ``ParsedFeed`` of ``Item``;
 match -> ``Match`` (with ``Hit`` spans);  facts -> ``Observation`` and ``FactChange``;
-alerts -> ``AlertDraft``;  deliver -> ``SendResult``.
+alerts -> ``AlertDraft`` (and ``Message``);  deliver -> ``SendResult``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class DeliveryState(StrEnum):
     FAILED = "failed"    # tried, failed, will be retried at next_attempt_at
     SENT = "sent"
     DEAD = "dead"        # retried until the channel's give-up time; `watcher alerts retry` revives
+    SUPPRESSED = "suppressed"  # never sent, on purpose: silenced, realert, inhibited, below min_severity
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,20 @@ class AlertDraft:
     item_id: int | None = None
     fact: str | None = None
     extra: dict = field(default_factory=dict, compare=False)
+    feed: str | None = None        # the feed of the item (item alerts) or of the first evidence
+    stage: int | None = None       # rank of the new value of an ordered fact (inhibition)
+    realert_key: str | None = None # set when the rule has ``realert``: at most one alert per key
+    digest: bool = True            # may be grouped with others on a channel with ``digest``
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to send to a channel: one alert, or a digest of several."""
+
+    title: str
+    body: str                  # markdown (CommonMark), feed text escaped
+    text: str                  # plain text
+    severity: str = "info"
 
 
 @dataclass(frozen=True)
@@ -198,6 +213,7 @@ class SendResult:
     ok: bool
     detail: str                # masked; safe to log and store
     retry_after: float | None = None
+    status: str = ""           # apprise's outcome: success, failure, partial, nomatch, timeout
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@
       store items ─> only the new ones go on
       match alert rules on new items (backlog items only if young enough)
       diff facts: observations from new items vs the ledger ─> fact changes
-      build alerts ─> outbox (unique dedupe key; one delivery row per channel)
+      build alerts ─> noise control ─> outbox (unique dedupe key; one delivery row per channel)
       record the poll on the feed row, with its next poll time
     wake the dispatcher, which sends what the outbox holds
 
@@ -27,17 +27,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
-from . import polling
+from . import noise, polling
 from .alerts import build_alerts
 from .errors import FetchError, ParseError
 from .facts import diff_facts
 from .logs import event
 from .match import match_items
-from .models import FactChange, Fetched, Match, NotModified, ParsedFeed, PollOutcome, StoredItem
+from .models import AlertDraft, FactChange, Fetched, Match, NotModified, ParsedFeed, PollOutcome, StoredItem
 from .ruleset.compiled import Feed, Ruleset
-from .store import Database, Store, feeds, items, ledger, outbox
+from .store import Database, Store, feeds, items, ledger, outbox, silences
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +156,34 @@ def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], no
 def _enqueue_alerts(db: Database, ruleset: Ruleset, matches: list[Match], changes: dict[int, FactChange],
                     now: datetime) -> int:
     """Build the alerts and write them to the outbox; returns how many were new."""
-    drafts = build_alerts(ruleset, matches, changes)
-    return sum(outbox.enqueue(db, d, now, fact_change_id=d.extra.get("fact_change_id")) is not None
-               for d in drafts)
+    return enqueue_drafts(db, ruleset, build_alerts(ruleset, matches, changes), now)
+
+
+def enqueue_drafts(db: Database, ruleset: Ruleset, drafts: Sequence[AlertDraft], now: datetime) -> int:
+    """Write drafts to the outbox through noise control (``noise.route``: severity routing,
+    silences, realert, digest windows); returns how many alerts were new. Suppressed deliveries
+    are written too, with the reason."""
+    active = silences.active(db, now)
+    queued = 0
+    for draft in drafts:
+        if outbox.exists(db, draft.dedupe_key):
+            continue
+        rule = ruleset.alerts.get(draft.rule)
+        realert = rule.realert if rule is not None else None
+        last = None
+        if realert is not None and draft.realert_key is not None:
+            last = outbox.last_fired(db, draft.rule, draft.realert_key, now - timedelta(seconds=realert))
+        digests = {}
+        for name in draft.channels:
+            channel = ruleset.channels.get(name)
+            if channel is not None and channel.digest and draft.digest:
+                opened = outbox.open_digest(db, name, now)
+                if opened is not None:
+                    digests[name] = opened
+        routes = noise.route(draft, ruleset.channels, active, now, realert=realert, last=last, open_digests=digests)
+        queued += outbox.enqueue(db, draft, now, fact_change_id=draft.extra.get("fact_change_id"),
+                                 routes=routes) is not None
+    return queued
 
 
 def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed, fetched: Fetched,

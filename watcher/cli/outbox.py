@@ -16,11 +16,15 @@ from .base import Context, _fail, _store, _when, cli
 
 @cli.group(invoke_without_command=True)
 @click.option("--failed", is_flag=True, help="Only alerts with a failed or dead delivery.")
+@click.option("--suppressed", is_flag=True, help="Only alerts with a suppressed delivery (silenced, realert...).")
 @click.option("--limit", default=30, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def alerts(ctx: click.Context, failed: bool, limit: int, as_json: bool) -> None:
+def alerts(ctx: click.Context, failed: bool, suppressed: bool, limit: int, as_json: bool) -> None:
     """Recent alerts and the state of their delivery to each channel.
+
+    States: pending (waiting, or held for quiet hours or a digest), sent, failed (retried with
+    backoff), dead (given up), suppressed (not sent on purpose; the reason is shown).
 
     \b
     Example:
@@ -31,21 +35,58 @@ def alerts(ctx: click.Context, failed: bool, limit: int, as_json: bool) -> None:
         return
     from ..store import outbox
 
+    states = (["failed", "dead"] if failed else []) + (["suppressed"] if suppressed else [])
     store = _store(ctx.obj)
     try:
-        rows = store.run(outbox.alert_rows, states=["failed", "dead"] if failed else None, limit=limit)
+        rows = store.run(outbox.alert_rows, states=states or None, limit=limit)
     finally:
         store.close()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        states = ", ".join(f"{d['channel']}={d['state']}" for d in row["deliveries"])
+        states_text = ", ".join(f"{d['channel']}={d['state']}" for d in row["deliveries"]) or "no channel"
         click.echo(f"#{row['id']} {_when(row['created_at'])} [{row['severity']}] {row['rule']}: {row['title']}"
-                   f"\n    {states}")
+                   f"\n    {states_text}")
         for d in row["deliveries"]:
-            if d["last_error"] and d["state"] != "sent":
-                click.echo(f"    {d['channel']}: {d['last_error']}")
+            why = d["last_error"] if d["state"] in ("failed", "dead") else d["note"]
+            if why and d["state"] != "sent":
+                click.echo(f"    {d['channel']} (delivery {d['id']}): {why}")
+
+
+@alerts.command("show")
+@click.argument("alert_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def alerts_show(obj: Context, alert_id: int, as_json: bool) -> None:
+    """One alert: its message, and every delivery attempt with each service's answer.
+
+    \b
+    Example:
+        watcher alerts show 42
+    """
+    from ..store import outbox
+
+    store = _store(obj)
+    try:
+        alert = store.run(outbox.alert_detail, alert_id)
+    finally:
+        store.close()
+    if alert is None:
+        raise click.ClickException(f"no alert #{alert_id}")
+    if as_json:
+        click.echo(json.dumps(alert, indent=2))
+        return
+    click.echo(f"#{alert['id']} {_when(alert['created_at'])} [{alert['severity']}] {alert['rule']} "
+               f"({alert['kind']}{', fact ' + alert['fact'] if alert['fact'] else ''}"
+               f"{', feed ' + alert['feed'] if alert['feed'] else ''})\n{alert['title']}\n\n{alert['text']}\n")
+    for d in alert["deliveries"]:
+        click.echo(f"delivery {d['id']} to {d['channel']}: {d['state']}, {d['attempts']} attempts"
+                   f"{', sent ' + _when(d['sent_at']) if d['sent_at'] else ''}")
+        if d["note"] or d["last_error"]:
+            click.echo(f"    {d['note'] or d['last_error']}")
+        for a in d["attempts_log"]:
+            click.echo(f"    {_when(a['at'])} {a['status']:<11} {a['target']} {a['detail']}".rstrip())
 
 
 @alerts.command("retry")
@@ -54,6 +95,8 @@ def alerts(ctx: click.Context, failed: bool, limit: int, as_json: bool) -> None:
 @click.pass_obj
 def alerts_retry(obj: Context, delivery_ids: tuple[int, ...], everything: bool) -> None:
     """Queue failed or dead deliveries to be sent again at once (the daemon picks them up).
+
+    Give the delivery ids shown by `watcher alerts --failed`, or --all.
 
     \b
     Example:
@@ -75,7 +118,7 @@ def alerts_retry(obj: Context, delivery_ids: tuple[int, ...], everything: bool) 
 @click.argument("channel")
 @click.pass_obj
 def notify_test(obj: Context, channel: str) -> None:
-    """Send a test message to one channel now and say whether it arrived.
+    """Send a test message to one channel now and say whether each of its services took it.
 
     \b
     Example:

@@ -116,7 +116,8 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
     """
     from ..alerts import fact_alerts
     from ..models import FactChange
-    from ..store import ledger, outbox
+    from ..pipeline import enqueue_drafts
+    from ..store import ledger
 
     watcher = Watcher(obj.settings())
     try:
@@ -140,10 +141,7 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
             change = FactChange(fact, old, value, now, "operator", note=note, rules_hash=ruleset.digest,
                                 old_since=state.since if state else None)
             change_id = ledger.save_change(db, change)
-            queued = 0
-            if alert:
-                for draft in fact_alerts(ruleset, change, change_id):
-                    queued += outbox.enqueue(db, draft, now, fact_change_id=change_id) is not None
+            queued = enqueue_drafts(db, ruleset, fact_alerts(ruleset, change, change_id), now) if alert else 0
             return old, queued
 
     try:

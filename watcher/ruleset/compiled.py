@@ -8,6 +8,7 @@ every fact change as the "rules hash" that decided it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import time
 from collections.abc import Mapping
 
 from ..match import ItemRule, Matcher
@@ -90,6 +91,20 @@ class AlertRule:
     to: frozenset[str] | None = None
     feed_down: float | None = None  # kind == "feed": seconds a feed must have failed
     feeds: frozenset[str] | None = None  # kind == "feed": only these feeds (None: all)
+    realert: float | None = None    # seconds: at most one alert per realert key in this time
+    realert_key: str | None = None  # template source of the key (None: the fact, or the whole rule)
+    digest: bool = True             # may be grouped into a channel's digest
+
+
+@dataclass(frozen=True)
+class QuietWindow:
+    """A quiet period of a channel, in local time: ``start``-``end`` (may cross midnight) on ``days``."""
+
+    start: time | None              # None with end None: the whole day
+    end: time | None
+    timezone: str = "UTC"
+    days: frozenset[int] | None = None   # 0 = Monday; the day the period starts on; None: every day
+    except_severity: str | None = None   # this severity and higher are delivered anyway
 
 
 @dataclass(frozen=True)
@@ -97,10 +112,17 @@ class Channel:
     name: str
     url: Secret                     # expanded from the environment; never logged
     written: str                    # as written in the rule file (with ${VAR}, no secret)
+    config: str | None = None       # an apprise config file (absolute path) instead of ``url``
+    tag: str | None = None          # with ``config``: only the services with this tag
+    format: str = "auto"            # auto, markdown or text
+    min_severity: str = "info"
+    digest: float | None = None     # None: no digest; 0: the alerts due together; else a window in seconds
+    quiet_hours: tuple[QuietWindow, ...] = ()
+    give_up: float | None = None    # seconds of retrying before a delivery is dead (None: the default)
 
     @property
     def is_console(self) -> bool:
-        return self.url.reveal() == CONSOLE
+        return self.config is None and self.url.reveal() == CONSOLE
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ raises on reload.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import os
@@ -22,6 +23,7 @@ from ..errors import Problem, RuleError
 from ..match import ItemRule, Matcher, compile_term
 from . import compiled as c
 from .problems import problems_from
+from .delivery import alert_noise, channel_options
 from .schema import MatchSpec, RuleFile
 from .yamlsrc import key_position, locate, position, read_yaml
 
@@ -32,6 +34,8 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 # ``url`` is expanded from the environment; ``written`` is the text of the rule file, so the
 # check can also refuse secrets written into the file itself.
 UrlCheck = Callable[[str, str], "str | None"]
+# check_config(path, tag) -> None if the apprise config file is usable, else a message (secrets masked).
+ConfigCheck = Callable[[str, "str | None"], "str | None"]
 
 
 @dataclass
@@ -72,7 +76,7 @@ def rule_files(folder: Path) -> list[Path]:
 
 
 def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
-               check_url: UrlCheck | None = None) -> c.Ruleset:
+               check_url: UrlCheck | None = None, check_config: ConfigCheck | None = None) -> c.Ruleset:
     """Load and compile every rule file under ``folder``; raise ``RuleError`` listing all problems."""
     folder = Path(folder)
     environ = os.environ if environ is None else environ
@@ -109,7 +113,7 @@ def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
     merged = _merge(sources)
     problems += merged.problems
     ruleset, found = _compile(sources, merged, digest.hexdigest()[:12], environ, check_url,
-                              tuple(_display(p) for p in paths))
+                              tuple(_display(p) for p in paths), check_config)
     problems += found
     if problems:
         raise RuleError(problems)
@@ -148,11 +152,13 @@ def _suggest(name: str, known: list[str]) -> str:
 
 
 def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapping[str, str],
-             check_url: UrlCheck | None, files: tuple[str, ...]) -> tuple[c.Ruleset, list[Problem]]:
+             check_url: UrlCheck | None, files: tuple[str, ...],
+             check_config: ConfigCheck | None = None) -> tuple[c.Ruleset, list[Problem]]:
     problems: list[Problem] = []
     settings = next((s.model.settings for s in sources if s.model.settings is not None), None)
     default_interval = settings.interval if settings else 900.0
     default_backlog = c.Backlog(settings.backlog.alerts, settings.backlog.facts) if settings else c.Backlog(0, 172800)
+    give_up = settings.delivery.give_up if settings else None
 
     feeds: dict[str, c.Feed] = {}
     facts: dict[str, c.Fact] = {}
@@ -169,7 +175,11 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
             facts[name] = c.Fact(name, spec.describe, spec.known,
                                  tuple(spec.values) if spec.values else None, spec.ordered, signals)
         for name, spec in src.model.channels.items():
-            channel, problem = _channel(src, name, spec.url, environ, check_url)
+            if spec.config is not None:
+                channel, problem = _config_channel(src, name, spec.config, spec.tag, check_config)
+            else:
+                channel, problem = _channel(src, name, spec.url or "", environ, check_url)
+            channel = dataclasses.replace(channel, **channel_options(spec, give_up))
             if problem:
                 problems.append(problem)
             else:
@@ -204,7 +214,7 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                                                     owner))
                 alerts[spec.name] = c.AlertRule(spec.name, "fact", tuple(spec.notify), spec.severity,
                                                 spec.title, spec.body, fact=on.fact,
-                                                to=frozenset(on.to) if on.to else None)
+                                                to=frozenset(on.to) if on.to else None, **alert_noise(spec))
             else:
                 selected: set[str] | None = None
                 if on.feeds is not None:  # names or tags (for `items` and `feed_down`)
@@ -226,7 +236,7 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                     continue
                 assert on.items is not None
                 alerts[spec.name] = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity,
-                                                spec.title, spec.body)
+                                                spec.title, spec.body, **alert_noise(spec))
                 item_rules.append(ItemRule(spec.name, compile_matcher(on.items),
                                            frozenset(selected) if selected is not None else None))
     ruleset = c.Ruleset(feeds, facts, alerts, tuple(item_rules), channels, digest, files)
@@ -285,6 +295,18 @@ def _channel(src: _Source, name: str, written: str, environ: Mapping[str, str],
         message = check_url(url, written)
         if message:
             return channel, Problem(src.display, line, col, message, owner)
+    return channel, None
+
+
+def _config_channel(src: _Source, name: str, config: str, tag: str | None,
+                    check_config: ConfigCheck | None) -> tuple[c.Channel, Problem | None]:
+    """A channel whose URLs live in an apprise config file (a path relative to the rule file)."""
+    path = str((Path(src.display).parent / Path(config).expanduser()).resolve())
+    channel = c.Channel(name, c.Secret(""), f"config: {config}", config=path, tag=tag)
+    message = check_config(path, tag) if check_config is not None else None
+    if message:
+        line, col = locate(src.data, ("channels", name, "config"))
+        return channel, Problem(src.display, line, col, message, f'channel "{name}"')
     return channel, None
 
 

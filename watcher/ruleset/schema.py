@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
@@ -105,9 +106,17 @@ class Backlog(Strict):
     facts: Duration = Field(172800, description="Let backlog items published at most this long ago move facts.")
 
 
+class DeliverySettings(Strict):
+    """How long deliveries are retried (channels may override it)."""
+
+    give_up: Duration = Field(172800, description="A delivery still failing this long after its alert "
+                                                  "was written is dead (default 2d).")
+
+
 class SettingsSpec(Strict):
     interval: Duration = Field(900, description="Default time between two polls of a feed.")
     backlog: Backlog = Field(default_factory=Backlog)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
 
 class FeedSpec(Strict):
@@ -177,6 +186,23 @@ class AlertOn(Strict):
         return self
 
 
+class Realert(Strict):
+    """At most one alert of this rule per ``key`` every ``every``; the others are recorded as suppressed."""
+
+    every: Duration = Field(description="The shortest time between two alerts of the rule with the same key.")
+    key: str | None = Field(None, description="Template naming what counts as the same (default: the fact "
+                                              "for fact alerts, the whole rule for item alerts).")
+
+    @field_validator("key")
+    @classmethod
+    def _template(cls, value: str | None) -> str | None:
+        return None if value is None else check_template(value)
+
+
+def _realert(value: Any) -> Any:
+    return {"every": value} if isinstance(value, (str, int, float)) and not isinstance(value, bool) else value
+
+
 class AlertSpec(Strict):
     name: Name
     on: AlertOn
@@ -184,6 +210,11 @@ class AlertSpec(Strict):
     severity: Severity = "info"
     title: str | None = Field(None, description="Jinja2 template for the title.")
     body: str | None = Field(None, description="Jinja2 template for the body (markdown).")
+    realert: Annotated[Realert | None, BeforeValidator(_realert)] = Field(
+        None, description="Repeat interval: `1h`, or {every: 1h, key: template}.",
+        json_schema_extra=lambda schema: schema["anyOf"].insert(0, {"type": ["string", "number"],
+                                                                    "examples": ["1h"]}))
+    digest: bool = Field(True, description="May join a digest on channels that have one; false: always alone.")
 
     @field_validator("title", "body")
     @classmethod
@@ -191,8 +222,93 @@ class AlertSpec(Strict):
         return None if value is None else check_template(value)
 
 
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class QuietHours(Strict):
+    """A time of day (and/or days of the week) when the channel's deliveries are held until it ends."""
+
+    start: str | None = Field(None, description='Local time the quiet period starts, "22:00".')
+    end: str | None = Field(None, description='Local time it ends, "07:00" (may be the next day).')
+    timezone: str = Field("UTC", description="IANA time zone of start, end and days, e.g. Europe/Kyiv.")
+    days: list[Day] | None = Field(None, description="Days the period starts on (default every day); "
+                                                     "without start/end the whole days are quiet.")
+    except_severity: Severity | None = Field(None, description="Alerts of this severity or higher are "
+                                                               "delivered anyway.")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^([01]?\d|2[0-3]):[0-5]\d$", str(value)):
+            raise ValueError(f'expected a time of day such as "22:00", got {value!r}')
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f'unknown time zone "{value}" (use an IANA name such as Europe/Kyiv or UTC)') from None
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> QuietHours:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("quiet hours need both `start` and `end` (or neither, with `days`)")
+        if self.start is None and not self.days:
+            raise ValueError("quiet hours need `start` and `end`, or `days`")
+        if self.start is not None and self.start == self.end:
+            raise ValueError("`start` and `end` are the same time; list `days` for whole quiet days")
+        return self
+
+
+def _listed(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
+def _one_or_many(schema: dict[str, Any]) -> None:
+    """JSON Schema of a list that may also be written as its one item."""
+    items = schema.pop("items")
+    schema.pop("type", None)
+    schema["anyOf"] = [{"type": "array", "items": items}, items]
+
+
+def _digest(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and value.strip().lower() == "cycle"):
+        return None if value is None else 0.0
+    if value is False:
+        return None
+    return parse_duration(value)
+
+
 class ChannelSpec(Strict):
-    url: str = Field(description="An apprise URL; write secrets as ${ENV_VAR}.")
+    url: str | None = Field(None, description="An apprise URL; write secrets as ${ENV_VAR}.")
+    config: str | None = Field(None, description="An apprise config file (YAML or TEXT) holding the URLs, "
+                                                 "relative to this rule file; readable by its owner only.")
+    tag: str | None = Field(None, description="With `config`: only the services of the file with this tag.")
+    format: Literal["auto", "markdown", "text"] = Field(
+        "auto", description="Body format; auto: text for services that take text, markdown for the others.")
+    min_severity: Severity = Field("info", description="Alerts below this severity are not sent here.")
+    digest: Annotated[float | None, BeforeValidator(_digest)] = Field(
+        None, description="Group alerts into one message: `cycle` (those due together) or a window "
+                          "such as 10m (wait that long after the first).",
+        json_schema_extra={"anyOf": [{"type": ["string", "number"], "examples": ["cycle", "10m"]},
+                                     {"type": "boolean", "const": False}, {"type": "null"}]})
+    quiet_hours: Annotated[list[QuietHours], BeforeValidator(_listed)] = Field(
+        default_factory=list, description="When deliveries are held until the period ends (one period or a list).",
+        json_schema_extra=_one_or_many)
+    give_up: Duration | None = Field(None, description="Retry a failing delivery this long (default "
+                                                       "settings.delivery.give_up).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ChannelSpec:
+        if (self.url is None) == (self.config is None):
+            raise ValueError("a channel needs exactly one of `url` or `config`")
+        if self.tag is not None and self.config is None:
+            raise ValueError("`tag` only applies to a channel with `config`")
+        return self
 
 
 def _channel(value: Any) -> Any:

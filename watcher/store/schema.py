@@ -123,6 +123,44 @@ def m001_initial(db: Database) -> None:
     db.execute("CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at)")
 
 
+@migrations()
+def m030_delivery_noise_control(db: Database) -> None:
+    """Per-service delivery results, crash markers, suppression reasons, silences."""
+    for column in ("feed TEXT",                          # the item's feed, or the first evidence's
+                   "fact_stage INTEGER",                 # rank of an ordered fact's new value (inhibition)
+                   "realert_key TEXT",                   # set when the rule has realert
+                   "digest INTEGER NOT NULL DEFAULT 1"):  # may join a channel's digest
+        db.execute(f"ALTER TABLE alerts ADD COLUMN {column}")
+    for column in ("note TEXT",                          # why suppressed, or why held (quiet hours, digest)
+                   "services_done TEXT NOT NULL DEFAULT '[]'",  # keys of the channel's services that have it
+                   "sending_at TEXT"):                   # set while a send is in flight: a crash leaves it
+        db.execute(f"ALTER TABLE deliveries ADD COLUMN {column}")
+    db.execute("CREATE INDEX alerts_realert ON alerts(rule, realert_key, created_at)")
+    db.execute("CREATE INDEX deliveries_channel ON deliveries(channel, state, alert_id)")
+    db.execute("""
+    CREATE TABLE delivery_attempts (
+        id INTEGER PRIMARY KEY,
+        delivery_id INTEGER NOT NULL REFERENCES deliveries(id),
+        at TEXT NOT NULL,
+        service TEXT NOT NULL,          -- key of one service of the channel (no secret in it)
+        target TEXT NOT NULL,           -- the service's URL with secrets masked
+        status TEXT NOT NULL,           -- success, failure, timeout, interrupted
+        detail TEXT NOT NULL DEFAULT '' -- apprise's message, masked
+    )""")
+    db.execute("CREATE INDEX delivery_attempts_delivery ON delivery_attempts(delivery_id)")
+    db.execute("""
+    CREATE TABLE silences (
+        id INTEGER PRIMARY KEY,
+        matchers TEXT NOT NULL,         -- JSON list of [key, op, value]; all must match
+        comment TEXT NOT NULL DEFAULT '',
+        created_by TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL           -- removing a silence sets this to the time of removal
+    )""")
+    db.execute("CREATE INDEX silences_ends ON silences(ends_at)")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; returns the names applied."""
     pending = [m.name for m in migrations.pending(db)]
