@@ -17,7 +17,7 @@ from .ruleset.compiled import CONSOLE, AlertRule, Fact, Ruleset
 from .templates import render
 from .timefmt import iso
 
-ITEM_TITLE = "{{ item.title | oneline }}"
+ITEM_TITLE = "{% if item.updated %}Updated: {% endif %}{{ item.title | oneline }}"
 ITEM_BODY = """\
 **{{ item.title | oneline }}**
 {{ item.feed }}{% if item.published %} · {{ item.published }}{% endif %}
@@ -77,11 +77,14 @@ def item_alerts(ruleset: Ruleset, matches: Sequence[Match]) -> list[AlertDraft]:
             "rule": rule.name, "severity": rule.severity,
             "item": {"title": item.title, "link": item.link or "", "summary": item.summary,
                      "content": item.content, "author": item.author, "feed": stored.feed,
-                     "published": _day(item.published_at), "categories": list(item.categories)},
+                     "published": _day(item.published_at), "categories": list(item.categories),
+                     "updated": stored.updated},
             "hits": [hit.text for hit in match.hits],
         }
         story = item.story or f"{stored.feed}/{item.key}"
-        drafts.append(_draft(rule, ruleset, f"item:{rule.name}:{story}", "item", context,
+        # an update alerts once per version of the text, not once per story
+        key = f"item:{rule.name}:{story}" + (f":rev:{item.content_hash}" if stored.updated else "")
+        drafts.append(_draft(rule, ruleset, key, "item", context,
                              ITEM_TITLE, ITEM_BODY, item_id=stored.id))
     return drafts
 

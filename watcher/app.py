@@ -15,7 +15,7 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 from collections.abc import Callable
@@ -30,7 +30,7 @@ from .models import PollOutcome
 from .parsepool import ParsePool
 from .pipeline import PollReport, Services, check_feed
 from .ruleset import Ruleset, load_rules
-from .scheduler import FeedScheduler
+from .scheduler import FeedScheduler, JobSpec
 from .store import StateLock, Store, feeds, ledger
 from .timefmt import utcnow
 
@@ -105,7 +105,7 @@ class Watcher:
         self.last_reload_ok, self.last_reload_error = True, None
         diff = _diff(old, ruleset)
         if self._scheduler is not None:
-            jobs = self._scheduler.sync(*await self._schedule_plan(ruleset))
+            jobs = self._scheduler.sync(await self._schedule_plan(ruleset, old))
             diff.update({f"feeds_{k}": len(v) for k, v in jobs.items()})
         event(log, logging.INFO, "rules reloaded", rules=ruleset.digest, **diff)
         return True
@@ -172,30 +172,31 @@ class Watcher:
         reports = list(await asyncio.gather(*(one(name) for name in ruleset.feeds)))
         return reports, await self.dispatcher.deliver_due()
 
-    async def _schedule_plan(self, ruleset: Ruleset) -> tuple[dict[str, float], dict[str, datetime]]:
-        """Intervals and first run times: from each feed's stored next poll, so a restart neither
-        re-polls everything at once nor skips a feed for a whole interval."""
+    async def _schedule_plan(self, ruleset: Ruleset, old: Ruleset | None = None) -> dict[str, JobSpec]:
+        """Each feed's job: its interval, and its first run from the feed's row (``polling.resume_at``),
+        so a restart neither re-polls everything at once nor skips a feed for a whole interval. A
+        feed whose address changed in a reload is polled soon, as if new."""
         assert self.store is not None
         now = self.clock()
         rows = {r.name: r for r in await self.store.call(feeds.feed_rows)}
-        intervals, first = {}, {}
+        plan = {}
         for name, feed in ruleset.feeds.items():
-            intervals[name] = feed.interval
             row = rows.get(name)
-            when = row.next_poll_at if row else None
-            if when is not None and row is not None and row.last_poll_at is not None and row.error_streak == 0:
-                when = min(when, row.last_poll_at + timedelta(seconds=feed.interval))
-            if when is None or when <= now:
-                when = polling.first_poll(name, feed.interval, now)
-            first[name] = when
-        return intervals, first
+            if row is None or (old is not None and name in old.feeds and old.feeds[name].url != feed.url):
+                row = feeds.FeedRow(name, feed.url)  # as if never polled
+            first = polling.resume_at(name, feed.cadence, now, next_poll_at=row.next_poll_at,
+                                      last_poll_at=row.last_poll_at, failing=row.failing,
+                                      stored_interval=row.interval_s, server_hint=row.server_hint_s,
+                                      policy=self.settings.poll)
+            plan[name] = JobSpec(feed.interval, first, (feed.cadence, feed.url))
+        return plan
 
     async def run(self, stop: asyncio.Event) -> None:
         """The daemon: poll on schedule, deliver, reload on rule changes, until ``stop`` is set."""
         assert self.ruleset is not None and self.dispatcher is not None
         self._scheduler = FeedScheduler(self.poll)
         self._scheduler.start()
-        self._scheduler.sync(*await self._schedule_plan(self.ruleset))
+        self._scheduler.sync(await self._schedule_plan(self.ruleset))
         tasks = [asyncio.create_task(self.dispatcher.run(stop), name="dispatcher")]
         if self.settings.watch_rules:
             tasks.append(asyncio.create_task(self._watch_rules(stop), name="rules-watch"))

@@ -43,6 +43,7 @@ class Fetched:
     last_modified: str | None
     max_age: float | None      # from Cache-Control max-age / Expires, seconds
     elapsed: float
+    moved_to: str | None = None  # the target of a permanent redirect (301/308) on the way
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class NotModified:
 
     elapsed: float
     max_age: float | None = None
+    moved_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class Item:
     published_at: datetime | None = None
     updated_at: datetime | None = None
     content_hash: str = ""     # of title + summary + content: changes mean "updated"
-    story: str = ""            # cross-feed story key: canonical link, else normalised title
+    story: str = ""            # cross-feed story key (see identity.py); the store may join it to an earlier story
 
     def text(self, name: str, feed: str = "") -> str:
         """The text of one matchable field (see ``ITEM_FIELDS``)."""

@@ -22,7 +22,7 @@ from ..errors import Problem, RuleError
 from ..match import ItemRule, Matcher, compile_term
 from . import compiled as c
 from .problems import problems_from
-from .schema import MatchSpec, RuleFile
+from .schema import MatchSpec, RuleFile, SettingsSpec
 from .yamlsrc import key_position, locate, position, read_yaml
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -153,6 +153,7 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
     settings = next((s.model.settings for s in sources if s.model.settings is not None), None)
     default_interval = settings.interval if settings else 900.0
     default_backlog = c.Backlog(settings.backlog.alerts, settings.backlog.facts) if settings else c.Backlog(0, 172800)
+    defaults = settings or SettingsSpec()
 
     feeds: dict[str, c.Feed] = {}
     facts: dict[str, c.Fact] = {}
@@ -160,8 +161,13 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
     for src in sources:
         for name, spec in src.model.feeds.items():
             backlog = c.Backlog(spec.backlog.alerts, spec.backlog.facts) if spec.backlog else default_backlog
+            proxy, problem = _feed_proxy(src, name, spec.proxy, environ)
+            problems += [problem] if problem else []
             feeds[name] = c.Feed(name, spec.url, spec.interval or default_interval, tuple(spec.tags),
-                                 tuple(spec.headers.items()), spec.user_agent, backlog)
+                                 tuple(spec.headers.items()), spec.user_agent or defaults.user_agent, backlog,
+                                 min_interval=_first(spec.min_interval, defaults.min_interval),
+                                 max_interval=_first(spec.max_interval, defaults.max_interval),
+                                 adaptive=_first(spec.adaptive, defaults.adaptive), proxy=proxy)
         for name, spec in src.model.facts.items():
             fact_problems = _check_fact_values(src, name, spec)
             problems += fact_problems
@@ -223,7 +229,8 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                 alerts[spec.name] = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity,
                                                 spec.title, spec.body)
                 item_rules.append(ItemRule(spec.name, compile_matcher(on.items),
-                                           frozenset(selected) if selected is not None else None))
+                                           frozenset(selected) if selected is not None else None,
+                                           updates=on.updates))
     ruleset = c.Ruleset(feeds, facts, alerts, tuple(item_rules), channels, digest, files)
     return ruleset, problems
 
@@ -251,6 +258,29 @@ def _check_fact_values(src: _Source, name: str, spec: Any) -> list[Problem]:
             problems.append(Problem(src.display, line, col, f'signals[{i}].value: "{signal.value}" is not one '
                                     f"of the values{_suggest(signal.value, values)}", owner))
     return problems
+
+
+def _first(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _feed_proxy(src: _Source, name: str, written: str | None,
+                environ: Mapping[str, str]) -> tuple[c.Secret | None, Problem | None]:
+    """A feed's proxy with ``${VAR}`` expanded (proxies may carry credentials)."""
+    if written is None:
+        return None, None
+    missing = [m.group(1) for m in _ENV.finditer(written)
+               if not environ.get(m.group(1)) and m.group(2) is None]
+    if missing:
+        line, col = locate(src.data, ("feeds", name, "proxy"))
+        return None, Problem(src.display, line, col, f"proxy: the environment variable {missing[0]} is not set",
+                             f'feed "{name}"')
+    url = _ENV.sub(lambda m: environ.get(m.group(1)) or (m.group(2) or ""), written).strip()
+    if not re.match(r"^https?://[^\s/?#]+", url):
+        line, col = locate(src.data, ("feeds", name, "proxy"))
+        return None, Problem(src.display, line, col, "proxy: not an http:// or https:// address",
+                             f'feed "{name}"')
+    return c.Secret(url), None
 
 
 def _channel(src: _Source, name: str, written: str, environ: Mapping[str, str],

@@ -108,6 +108,11 @@ class Backlog(Strict):
 class SettingsSpec(Strict):
     interval: Duration = Field(900, description="Default time between two polls of a feed.")
     backlog: Backlog = Field(default_factory=Backlog)
+    user_agent: str | None = Field(None, description="Replaces watcher's User-Agent for every feed (e.g. to add "
+                                   "a contact address); a feed's own user_agent wins.")
+    adaptive: bool = Field(False, description="Default for feeds' `adaptive`.")
+    min_interval: Duration | None = Field(None, description="Default for feeds' `min_interval`.")
+    max_interval: Duration | None = Field(None, description="Default for feeds' `max_interval`.")
 
 
 class FeedSpec(Strict):
@@ -117,6 +122,26 @@ class FeedSpec(Strict):
     headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP request headers.")
     user_agent: str | None = Field(None, description="Replaces watcher's User-Agent for this feed.")
     backlog: Backlog | None = None
+    adaptive: bool | None = Field(None, description="Follow how often the feed publishes, within "
+                                  "min_interval..max_interval; default: settings.adaptive.")
+    min_interval: Duration | None = Field(None, description="Shortest adaptive interval; default: interval / 4.")
+    max_interval: Duration | None = Field(None, description="Longest interval, adaptive or stretched by the "
+                                          "server's ttl/max-age/Expires; default: interval x 4 (adaptive), 6h.")
+    proxy: str | None = Field(None, description="An http:// or https:// proxy for this feed; ${VAR} is "
+                              "taken from the environment.")
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(https?://\S+|\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\})$", value):
+            raise ValueError("a proxy is an http:// or https:// address, or ${VAR}")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> FeedSpec:
+        if self.min_interval is not None and self.max_interval is not None and self.min_interval > self.max_interval:
+            raise ValueError("min_interval is longer than max_interval")
+        return self
 
     @field_validator("url")
     @classmethod
@@ -161,6 +186,7 @@ class AlertOn(Strict):
     to: list[str] | None = Field(None, description="Only for changes to one of these values.")
     items: MatchSpec | None = Field(None, description="Fire for each new item that matches.")
     feeds: list[Name] | None = Field(None, description="Only items from these feeds (or feeds with these tags).")
+    updates: bool = Field(False, description="Also fire when a known item's title or text changes.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AlertOn:
@@ -170,6 +196,8 @@ class AlertOn(Strict):
             raise ValueError("`to` only applies to `on: {fact: ...}`")
         if self.feeds is not None and self.items is None:
             raise ValueError("`feeds` only applies to `on: {items: ...}`")
+        if self.updates and self.items is None:
+            raise ValueError("`updates` only applies to `on: {items: ...}`")
         return self
 
 

@@ -87,3 +87,13 @@ def iter_items(db: Database, *, since: datetime | None = None, feed: str | None 
     sql = "SELECT * FROM items" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY first_seen_at, id"
     for row in db.query(sql, args):
         yield _to_stored(row)
+
+
+def publication_times(db: Database, feed: str, *, limit: int = 200) -> list[datetime]:
+    """Read-only: when the feed's latest items were published (for adaptive polling). Items
+    without a date count from when they were first seen, except a feed's backlog, which was
+    all first seen at once."""
+    rows = db.execute("SELECT published_at, first_seen_at, backlog FROM items WHERE feed = ? "
+                      "ORDER BY id DESC LIMIT ?", [feed, limit]).fetchall()
+    times = [parse_iso(published) or (None if backlog else parse_iso(seen)) for published, seen, backlog in rows]
+    return [t for t in times if t is not None]

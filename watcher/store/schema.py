@@ -123,6 +123,35 @@ def m001_initial(db: Database) -> None:
     db.execute("CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at)")
 
 
+
+@migrations()
+def m010_polling(db: Database) -> None:
+    """How each feed is polled (effective interval and why, the server's lower bound, the last
+    HTTP status, a permanent redirect) and what groups items into stories across feeds."""
+    for column, kind in (("interval_s", "REAL"),        # the wait chosen after the last poll, before spreading
+                         ("interval_reason", "TEXT"),   # rules, adaptive, server, backoff, retry-after, gone
+                         ("server_hint_s", "REAL"),     # ttl / max-age / Expires of the last answer
+                         ("http_status", "INTEGER"),    # of the last answer (200, 304, 429, ...)
+                         ("moved_to", "TEXT"),          # a permanent redirect's target: update the rules
+                         ("last_error_at", "TEXT")):
+        db.execute(f"ALTER TABLE feeds ADD COLUMN {column} {kind}")
+    db.execute("ALTER TABLE items ADD COLUMN simhash INTEGER")  # near-duplicate fingerprint of the text
+    db.execute("CREATE INDEX items_feed ON items(feed)")        # (feed, rowid): a feed's latest items
+    # Marks a story can be recognised by in another feed: its canonical link (l:), its normalised
+    # title (t:) and the four 16-bit bands of its text's simhash (b0: .. b3:). No foreign key, so
+    # deleting old items never trips on them; a mark without its item is harmless.
+    db.execute("""
+    CREATE TABLE story_marks (
+        mark TEXT NOT NULL,
+        story TEXT NOT NULL,
+        feed TEXT NOT NULL,
+        item_id INTEGER NOT NULL,
+        simhash INTEGER,
+        seen_at TEXT NOT NULL
+    )""")
+    db.execute("CREATE INDEX story_marks_mark ON story_marks(mark, seen_at)")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; returns the names applied."""
     pending = [m.name for m in migrations.pending(db)]
