@@ -85,15 +85,17 @@ async def check_feed(svc: Services, ruleset: Ruleset, feed: Feed, now: datetime)
         return await _failed(svc, feed, now, row.error_streak + 1 if row else 1, f"fetch: {exc}", exc.kind,
                              retry_after=exc.retry_after, gone=exc.kind == "gone", status=exc.status)
 
+    # nothing new to parse: the last body's hints (its <ttl>) still hold unless the server sent new ones
+    kept_hint = result.max_age if result.max_age is not None else (row.server_hint_s if row else None)
     if isinstance(result, NotModified):
-        plan = await svc.store.call(_record_reached, feed, PollOutcome.NOT_MODIFIED, now, result.max_age,
+        plan = await svc.store.call(_record_reached, feed, PollOutcome.NOT_MODIFIED, now, kept_hint,
                                     svc.policy, http_status=304, moved_to=result.moved_to)
         return PollReport(feed.name, PollOutcome.NOT_MODIFIED, plan.at)
 
     body_hash = hashlib.sha256(result.body).hexdigest()[:32]
     if row is not None and row.first_success_at is not None and row.body_hash == body_hash:
         # the server ignored our validators but sent the same bytes: nothing to parse
-        plan = await svc.store.call(_record_reached, feed, PollOutcome.UNCHANGED, now, result.max_age,
+        plan = await svc.store.call(_record_reached, feed, PollOutcome.UNCHANGED, now, kept_hint,
                                     svc.policy, http_status=200, moved_to=result.moved_to, etag=result.etag,
                                     last_modified=result.last_modified, body_hash=body_hash)
         return PollReport(feed.name, PollOutcome.UNCHANGED, plan.at)

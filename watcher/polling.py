@@ -84,6 +84,8 @@ def land_on_phase(wait: float, now: datetime, slot: float, fraction: float) -> f
         return max(wait, 0.0)
     target = now.timestamp() + wait
     late = ((target / wait) - slot) % 1.0   # how far past its slot the target falls, in cycles
+    if late > 1 - 1e-9:                     # on the slot, up to rounding
+        late = 0.0
     return wait - min(late, fraction) * wait
 
 
