@@ -125,7 +125,7 @@ def test_a_declared_length_over_the_cap_is_refused_without_reading(feed_server):
     with pytest.raises(FetchError, match="300,000 bytes") as caught:
         fetch(feed_server.url("/big"), FetchLimits(max_bytes=100_000))
     assert caught.value.kind == "too_large"
-    assert "gzip, deflate" == feed_server.hits[-1][1]["Accept-Encoding"]
+    assert feed_server.hits[-1][1]["Accept-Encoding"] == "gzip, deflate"
 
 
 def test_connect_and_read_timeouts_are_named(feed_server):

@@ -4,6 +4,7 @@ GET, body-hash skip, errors, backoff, Retry-After, 410, and what the feed row re
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -106,9 +107,10 @@ def test_updated_title_is_an_update_and_new_tracking_parameters_are_not_new(tmp_
     feed_server.set("/wire.xml", rss([story(1, "Story 1, updated"), moved]))
     (row,) = h.run()
     assert row.status == "unchanged"                      # nothing new ...
-    db = __import__("sqlite3").connect(h.settings.db)
+    db = sqlite3.connect(h.settings.db)
     assert db.execute("SELECT count(*) FROM items").fetchone() == (2,)
-    assert db.execute("SELECT title, revisions FROM items WHERE key = 'g:urn:story:1'").fetchone() == ("Story 1, updated", 1)
+    updated = db.execute("SELECT title, revisions FROM items WHERE key = 'g:urn:story:1'").fetchone()
+    assert updated == ("Story 1, updated", 1)
 
 
 def test_errors_back_off_exponentially_to_the_cap_and_keep_polling(tmp_path, feed_server):
