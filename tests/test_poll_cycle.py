@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -44,12 +45,8 @@ class Harness:
         self.server = feed_server
         self.rules = tmp_path / "rules"
         self.rules.mkdir(exist_ok=True)
-        write_rules(self.rules, f"""\
-            feeds:
-              wire:
-                url: {feed_server.url('/wire.xml')}
-                interval: 1m
-            {extra}""")
+        write_rules(self.rules, f"feeds:\n  wire:\n    url: {feed_server.url('/wire.xml')}\n    interval: 1m\n"
+                    + textwrap.dedent(extra))
         self.clock = Clock()
         self.settings = Settings(rules=self.rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False,
                                  poll=policy, fetch=limits)
@@ -210,3 +207,42 @@ async def _items(h: Harness):
         return await store.call(lambda db: list(items.iter_items(db)))
     finally:
         store.close()
+
+
+def test_an_item_rule_chooses_whether_updates_count(tmp_path, feed_server):
+    h = Harness(tmp_path, feed_server, extra="""\
+            alerts:
+              - name: aid-news
+                on:
+                  items: {any: [aid]}
+              - name: aid-news-and-updates
+                on:
+                  items: {any: [aid]}
+                  updates: true
+            """)
+    feed_server.set("/wire.xml", rss([story(1, "Senate to vote on aid")]))
+    h.run()                                                  # the backlog: no item alerts
+    feed_server.set("/wire.xml", rss([story(1, "Senate passes aid")]))
+    h.run()
+    feed_server.set("/wire.xml", rss([story(1, "Senate passes aid, 70-29")]))
+    h.run()
+    h.run()                                                  # unchanged: nothing more
+    db = sqlite3.connect(h.settings.db)
+    alerts = db.execute("SELECT rule, title FROM alerts ORDER BY id").fetchall()
+    assert alerts == [("aid-news-and-updates", "Updated: Senate passes aid"),
+                      ("aid-news-and-updates", "Updated: Senate passes aid, 70-29")]
+
+
+def test_updates_only_apply_to_item_rules(tmp_path):
+    from watcher.errors import RuleError
+    from watcher.ruleset import load_rules
+
+    write_rules(tmp_path, """\
+        feeds: {w: {url: "https://w.example/rss"}}
+        facts: {f: {describe: d, known: a}}
+        alerts:
+          - name: x
+            on: {fact: f, updates: true}
+        """)
+    with pytest.raises(RuleError, match="`updates` only applies to `on: {items: ...}`"):
+        load_rules(tmp_path)

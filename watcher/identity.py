@@ -1,13 +1,25 @@
-"""Item identity and text normalisation. Pure.
+"""Item identity, story grouping and text normalisation. Pure.
 
-An item's key within its feed is, in order of preference:
+**Identity** (``Item.key``, unique per feed): in order of preference
 1. its guid / Atom id (canonicalised if it is a URL, since many feeds use the permalink);
 2. its canonical link: lower-case scheme and host, no default port, no fragment, and tracking
    parameters (``utm_*``, ``fbclid``, ``gclid`` ...) removed *before* the key is computed, so the
    same article re-shared with new tracking parameters is not new;
 3. a hash of its title and text.
-The *story* key groups the same article across feeds: the canonical link, else the normalised
-title. The facts engine counts independent sources per story.
+A changed title or text under the same key is an *update* of that item, not a new one.
+
+**Story** (``Item.story``, the ``items.story`` column): one news story, across feeds. Two items
+have the same story when either
+- their canonical links are equal (any feed, any age), or
+- they come from different feeds within ``STORY_WINDOW`` of each other and have the same
+  normalised title (at least ``TITLE_MIN_WORDS`` words: short headlines such as "Live updates"
+  say nothing), or near-identical text (``near_duplicate``: most of the smallest hashes of their
+  word pairs agree).
+``story_key`` gives an item its own story value (``l:`` + canonical link, else ``t:`` + title
+hash); when the store recognises the story of an earlier item by one of its ``story_marks``, the
+new item takes *that* item's story value instead. So ``story`` is a cluster key fixed at insert
+time: all items of one story share it, and it never changes afterwards. Independent sources for
+a story are the distinct ``(feed, story)`` pairs: one feed repeating a story counts once.
 """
 
 from __future__ import annotations
@@ -15,6 +27,8 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import zlib
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 TRACKING_PARAMS = frozenset({
@@ -101,9 +115,57 @@ def normalise_title(title: str) -> str:
 
 
 def story_key(link: str | None, title: str) -> str:
-    """Groups one story across feeds: the canonical link, else the normalised title."""
+    """An item's own story value: the canonical link, else the normalised title (see above)."""
     canonical = canonical_url(link)
     if canonical:
         return "l:" + canonical
     normal = normalise_title(title)
-    return "t:" + hashlib.sha256(normal.encode()).hexdigest()[:24] if normal else ""
+    return "t:" + _digest(normal) if normal else ""
+
+
+STORY_WINDOW = 2 * 86400      # seconds: titles and texts of other feeds are compared this far back
+TITLE_MIN_WORDS = 4
+SKETCH_SIZE = 8               # hashes kept per text
+SKETCH_MARKS = 4              # of which the smallest are looked up
+SKETCH_MIN_WORDS = 12         # shorter texts get no text marks
+NEAR_DUPLICATE = 5            # shared hashes (of 8) that make two texts near-identical
+
+
+@dataclass(frozen=True)
+class StoryMarks:
+    """What another feed's copy of a story can be recognised by."""
+
+    link: str | None          # "l:<canonical link>"
+    title: str | None         # "t:<hash of the normalised title>" (distinctive titles only)
+    sketch: tuple[int, ...]   # smallest hashes of the text's word pairs (empty for short texts)
+
+    def marks(self) -> list[str]:
+        found = [m for m in (self.link, self.title) if m]
+        return found + [f"m:{h:08x}" for h in self.sketch[:SKETCH_MARKS]]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def text_sketch(text: str) -> tuple[int, ...]:
+    """A bottom-k sketch of the text: the ``SKETCH_SIZE`` smallest CRC-32s of its word pairs."""
+    words = normalise_title(text).split()[:400]
+    if len(words) < SKETCH_MIN_WORDS:
+        return ()
+    pairs = {zlib.crc32(f"{a} {b}".encode("utf-8", "surrogatepass")) for a, b in zip(words, words[1:], strict=False)}
+    return tuple(sorted(pairs)[:SKETCH_SIZE])
+
+
+def near_duplicate(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """Whether two sketches come from near-identical texts."""
+    return bool(a) and bool(b) and len(set(a) & set(b)) >= NEAR_DUPLICATE
+
+
+def story_marks(link: str | None, title: str, text: str) -> StoryMarks:
+    canonical = canonical_url(link)
+    normal = normalise_title(title)
+    distinctive = len(normal.split()) >= TITLE_MIN_WORDS
+    return StoryMarks("l:" + canonical if canonical else None,
+                      "t:" + _digest(normal) if distinctive else None,
+                      text_sketch(f"{title}\n{text}"))

@@ -135,18 +135,18 @@ def m010_polling(db: Database) -> None:
                          ("moved_to", "TEXT"),          # a permanent redirect's target: update the rules
                          ("last_error_at", "TEXT")):
         db.execute(f"ALTER TABLE feeds ADD COLUMN {column} {kind}")
-    db.execute("ALTER TABLE items ADD COLUMN simhash INTEGER")  # near-duplicate fingerprint of the text
     db.execute("CREATE INDEX items_feed ON items(feed)")        # (feed, rowid): a feed's latest items
-    # Marks a story can be recognised by in another feed: its canonical link (l:), its normalised
-    # title (t:) and the four 16-bit bands of its text's simhash (b0: .. b3:). No foreign key, so
-    # deleting old items never trips on them; a mark without its item is harmless.
+    # Marks a story can be recognised by in another feed (identity.story_marks): its canonical
+    # link (l:), its normalised title (t:) and the smallest hashes of its text's word pairs (m:),
+    # with the text's whole sketch to confirm a near-duplicate. No foreign key, so deleting old
+    # items never trips on them; a mark whose item is gone still names its story.
     db.execute("""
     CREATE TABLE story_marks (
         mark TEXT NOT NULL,
         story TEXT NOT NULL,
         feed TEXT NOT NULL,
         item_id INTEGER NOT NULL,
-        simhash INTEGER,
+        sketch TEXT NOT NULL DEFAULT '',
         seen_at TEXT NOT NULL
     )""")
     db.execute("CREATE INDEX story_marks_mark ON story_marks(mark, seen_at)")
