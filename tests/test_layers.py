@@ -20,7 +20,8 @@ HOMES = {
     "pydantic": {"ruleset"},
 }
 # pure stages: no I/O modules, no orchestration
-PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "models", "errors", "timefmt", "templates"}
+PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "fastparse", "models", "errors", "timefmt",
+        "templates"}
 IO_AND_UP = {"fetch", "store", "deliver", "dispatch", "pipeline", "scheduler", "app", "cli", "parsepool"}
 
 

@@ -24,6 +24,7 @@ a story are the distinct ``(feed, story)`` pairs: one feed repeating a story cou
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -68,6 +69,11 @@ def canonical_url(url: str | None) -> str | None:
     """A URL with tracking parameters, fragment and default port removed; host lower-cased."""
     if not url:
         return None
+    return _canonical(url)
+
+
+@functools.lru_cache(maxsize=8192)   # an item's link is canonicalised for its key, link and story
+def _canonical(url: str) -> str:
     url = url.strip()
     try:
         parts = urlsplit(url)
