@@ -143,7 +143,10 @@ def test_410_marks_the_feed_gone_and_it_is_shown(tmp_path, feed_server):
     assert row.status == "gone" and row.interval_reason == "gone" and row.interval_s == 3 * 3600
     shown = run_cli("feeds", env={"WATCHER_RULES": str(h.rules), "WATCHER_DB": str(h.settings.db)})
     assert shown.returncode == 0, shown.stderr
-    assert "gone" in shown.stdout and "410 Gone" in shown.stdout
+    assert "gone (410)" in shown.stdout and "3h gone" in shown.stdout and "410 Gone" in shown.stdout
+    detail = run_cli("feeds", "wire", env={"WATCHER_RULES": str(h.rules), "WATCHER_DB": str(h.settings.db)})
+    assert detail.returncode == 0
+    assert "interval_reason   gone" in detail.stdout and "error_streak      1" in detail.stdout
 
 
 def test_timeouts_and_the_size_cap_are_recorded(tmp_path, feed_server):
