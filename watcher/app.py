@@ -76,9 +76,16 @@ class Watcher:
         ruleset = load_rules(self.settings.rules, check_url=check_url)
         for channel in ruleset.channels.values():
             register_secret(channel.url.reveal())
-        for value in os.environ.values():  # values that fed a channel URL are secrets too
-            if any(value and value in c.url.reveal() for c in ruleset.channels.values()):
+        # values that fed a channel URL, a feed's proxy or a feed's header are secrets too
+        carriers = [c.url.reveal() for c in ruleset.channels.values()]
+        carriers += [f.proxy.reveal() for f in ruleset.feeds.values() if f.proxy is not None]
+        carriers += [value for f in ruleset.feeds.values() for _, value in f.headers]
+        for value in os.environ.values():
+            if value and any(value in carrier for carrier in carriers):
                 register_secret(value)
+        for feed in ruleset.feeds.values():
+            if feed.proxy is not None:
+                register_secret(feed.proxy.reveal())
         return ruleset, Channels(ruleset.channels, console=self.console)
 
     async def _apply(self, ruleset: Ruleset, channels: Channels) -> None:

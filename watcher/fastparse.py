@@ -64,6 +64,7 @@ _URIFIXER = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
 _RFC822 = re.compile(r"^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|"
                      r"Dec) (\d{4}) (\d{2}):(\d{2})(?::(\d{2}))? (GMT|UT|UTC|Z|[+-]\d{4}|[ECMP][SD]T)$")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
+_PLAIN_ABSOLUTE = re.compile(r"^https?://[^\s?#;/]+(/[^\s?#;]*)?(\?[^\s#]+)?(#\S+)?$")
 _C1 = re.compile("[\x80-\x9f]")
 _MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
                                           "Nov", "Dec"), 1)}
@@ -118,6 +119,8 @@ def _parse_xml(body: bytes, content_type: str) -> ET.Element:
 def _urljoin(base: str, uri: str) -> str:
     """feedparser's URL resolution (it first collapses slashes after ``scheme://``)."""
     uri = _URIFIXER.sub(r"\1\3", uri)
+    if _PLAIN_ABSOLUTE.match(uri):
+        return uri   # what urljoin returns for it (no empty query, fragment or params to drop)
     try:
         return urljoin(base, uri)
     except ValueError:

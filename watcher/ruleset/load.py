@@ -161,10 +161,10 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
     for src in sources:
         for name, spec in src.model.feeds.items():
             backlog = c.Backlog(spec.backlog.alerts, spec.backlog.facts) if spec.backlog else default_backlog
-            proxy, problem = _feed_proxy(src, name, spec.proxy, environ)
-            problems += [problem] if problem else []
+            headers, proxy, found = _feed_secrets(src, name, spec, environ)
+            problems += found
             feeds[name] = c.Feed(name, spec.url, spec.interval or default_interval, tuple(spec.tags),
-                                 tuple(spec.headers.items()), spec.user_agent or defaults.user_agent, backlog,
+                                 headers, spec.user_agent or defaults.user_agent, backlog,
                                  min_interval=_first(spec.min_interval, defaults.min_interval),
                                  max_interval=_first(spec.max_interval, defaults.max_interval),
                                  adaptive=_first(spec.adaptive, defaults.adaptive), proxy=proxy)
@@ -264,23 +264,35 @@ def _first(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
-def _feed_proxy(src: _Source, name: str, written: str | None,
-                environ: Mapping[str, str]) -> tuple[c.Secret | None, Problem | None]:
-    """A feed's proxy with ``${VAR}`` expanded (proxies may carry credentials)."""
-    if written is None:
-        return None, None
-    missing = [m.group(1) for m in _ENV.finditer(written)
-               if not environ.get(m.group(1)) and m.group(2) is None]
+def _feed_env(src: _Source, name: str, loc: tuple[str, ...], written: str,
+              environ: Mapping[str, str]) -> tuple[str, Problem | None]:
+    """A feed setting with ``${VAR}`` (or ``${VAR:-default}``) taken from the environment."""
+    missing = [m.group(1) for m in _ENV.finditer(written) if not environ.get(m.group(1)) and m.group(2) is None]
     if missing:
-        line, col = locate(src.data, ("feeds", name, "proxy"))
-        return None, Problem(src.display, line, col, f"proxy: the environment variable {missing[0]} is not set",
-                             f'feed "{name}"')
-    url = _ENV.sub(lambda m: environ.get(m.group(1)) or (m.group(2) or ""), written).strip()
-    if not re.match(r"^https?://[^\s/?#]+", url):
-        line, col = locate(src.data, ("feeds", name, "proxy"))
-        return None, Problem(src.display, line, col, "proxy: not an http:// or https:// address",
-                             f'feed "{name}"')
-    return c.Secret(url), None
+        line, col = locate(src.data, ("feeds", name, *loc))
+        return "", Problem(src.display, line, col, f"{'.'.join(loc)}: the environment variable {missing[0]} "
+                           "is not set", f'feed "{name}"')
+    return _ENV.sub(lambda m: environ.get(m.group(1)) or (m.group(2) or ""), written), None
+
+
+def _feed_secrets(src: _Source, name: str, spec: Any,
+                  environ: Mapping[str, str]) -> tuple[tuple[tuple[str, str], ...], c.Secret | None, list[Problem]]:
+    """A feed's headers and proxy, expanded from the environment (they may carry credentials)."""
+    problems: list[Problem] = []
+    headers = []
+    for key, value in spec.headers.items():
+        expanded, problem = _feed_env(src, name, ("headers", key), value, environ)
+        headers.append((key, expanded))
+        problems += [problem] if problem else []
+    proxy = None
+    if spec.proxy is not None:
+        url, problem = _feed_env(src, name, ("proxy",), spec.proxy, environ)
+        if problem is None and not re.match(r"^https?://[^\s/?#]+", url.strip()):
+            line, col = locate(src.data, ("feeds", name, "proxy"))
+            problem = Problem(src.display, line, col, "proxy: not an http:// or https:// address", f'feed "{name}"')
+        problems += [problem] if problem else []
+        proxy = c.Secret(url.strip())
+    return tuple(headers), proxy, problems
 
 
 def _channel(src: _Source, name: str, written: str, environ: Mapping[str, str],

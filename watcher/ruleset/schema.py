@@ -119,7 +119,8 @@ class FeedSpec(Strict):
     url: str = Field(description="The feed's address (http or https).")
     interval: Duration | None = Field(None, description="Time between polls; default: settings.interval.")
     tags: list[Name] = Field(default_factory=list, description="Labels an alert rule can select feeds by.")
-    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP request headers.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP request headers; ${VAR} in a "
+                                    "value is taken from the environment.")
     user_agent: str | None = Field(None, description="Replaces watcher's User-Agent for this feed.")
     backlog: Backlog | None = None
     adaptive: bool | None = Field(None, description="Follow how often the feed publishes, within "
