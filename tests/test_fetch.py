@@ -187,3 +187,16 @@ def test_proxy_credentials_never_appear_in_errors():
     with pytest.raises(FetchError) as caught:
         fetch("http://feeds.invalid/x.xml", proxy="http://reader:s3cret@127.0.0.1:9")
     assert caught.value.kind in ("proxy", "connect") and "s3cret" not in str(caught.value)
+
+
+def test_max_age_from_cache_control_or_expires():
+    import httpx
+
+    from watcher.fetch import max_age
+
+    assert max_age(httpx.Headers({"Cache-Control": "public, max-age=600"})) == 600
+    assert max_age(httpx.Headers({"Cache-Control": "no-cache, max-age=600"})) is None
+    assert max_age(httpx.Headers({"Expires": "Sat, 01 Mar 2025 13:00:00 GMT",
+                                  "Date": "Sat, 01 Mar 2025 12:00:00 GMT"})) == 3600
+    assert max_age(httpx.Headers({"Expires": "0"})) is None
+    assert max_age(httpx.Headers({})) is None

@@ -5,7 +5,8 @@
   gap between its items over the last week), kept within ``min_interval`` and ``max_interval``.
 - **Server hints are a lower bound.** RSS ``<ttl>``, Cache-Control ``max-age`` and ``Expires``
   stretch the wait when they ask for more than the interval, up to ``max_interval`` (default:
-  ``PollPolicy.max_hint``) so a bogus "cache for a year" cannot silence a feed.
+  ``PollPolicy.max_hint``) so a bogus "cache for a year" cannot silence a feed. Spreading never
+  cuts such a wait short, nor an adaptive one below ``min_interval``.
 - **Spreading.** Every feed has a fixed *phase* in its cycle, derived from its name. A wait is
   shortened by up to ``PollPolicy.spread`` of itself so the poll lands on that phase: feeds that
   start together (a thousand new feeds, a restart) drift onto their own slots within a few polls
@@ -125,6 +126,10 @@ def next_success(name: str, cadence: Cadence, now: datetime, *, published: Itera
     interval, reason = base_interval(cadence, now, published, policy=policy)
     wait, hinted = with_hint(interval, server_hint, cadence, policy)
     spread = land_on_phase(wait, now, phase(name), policy.spread)
+    if hinted:
+        spread = wait                        # the server's lower bound is never cut short
+    elif cadence.adaptive:
+        spread = max(spread, min(cadence.lowest, wait))  # nor is the user's
     return NextPoll(now + timedelta(seconds=spread), wait, "server" if hinted else reason, server_hint)
 
 
