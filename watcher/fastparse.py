@@ -40,10 +40,12 @@ CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
 XML_TYPES = {"application/rss+xml", "application/atom+xml", "application/xml", "text/xml", "application/rdf+xml",
              "application/x-rss+xml", "application/x-atom+xml", ""}
 # elements of an RSS item that feed no field of ours in feedparser, and those we read
+MEDIA = "{http://search.yahoo.com/mrss/}"
 RSS_IGNORED = {"comments", "enclosure", "{http://wellformedweb.org/CommentAPI/}commentRss",
-               "{http://purl.org/rss/1.0/modules/slash/}comments"}
+               "{http://purl.org/rss/1.0/modules/slash/}comments", MEDIA + "content", MEDIA + "thumbnail",
+               "{http://rssnamespace.org/feedburner/ext/1.0}origLink"}
 RSS_FIELDS = {"title", "link", "description", "guid", "pubDate", "author", "category", DC + "creator",
-              CONTENT + "encoded"}
+              DC + "date", CONTENT + "encoded"}
 ATOM_FIELDS = {ATOM + n for n in ("id", "title", "link", "summary", "content", "author", "published", "updated",
                                   "category")}
 # tags whose text our html_to_text reads exactly as it reads feedparser's sanitised output
@@ -194,6 +196,8 @@ def _children(elem: ET.Element, known: set[str], ignored: set[str] = frozenset()
         if not isinstance(child.tag, str):
             continue
         if child.tag in ignored:
+            if len(child):   # e.g. media:content holding a media:title, which feedparser reads as the title
+                raise Declined(f"children in {child.tag}")
             continue
         if child.tag not in known or (child.tag in found and child.tag not in repeatable):
             raise Declined(f"element {child.tag}")
@@ -278,8 +282,9 @@ def _rss_item(elem: ET.Element, base: str) -> Item:
         raise Declined("two authors")
     categories = _tags(((_text(c) or "").strip(), c.get("domain"), None) for c in found.get("category", []))
     published = _date(_text(_one(found, "pubDate")))
+    updated = _date(_text(_one(found, DC + "date")))   # feedparser reads dc:date as "updated"
     return _make_item(title, link, summary, content, html_to_text(authors[0].strip()) if authors else "",
-                      categories, guid or None, published, None)
+                      categories, guid or None, published, updated)
 
 
 def _atom(root: ET.Element, url: str) -> ParsedFeed:
