@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from calendar import timegm
-from datetime import UTC, datetime, timedelta
-from html.entities import name2codepoint
-from typing import Any
-from urllib.parse import urljoin
+from datetime import datetime
 
-from .identity import canonical_url, content_hash, html_to_text, item_key, story_key
-from .models import Item, ParsedFeed
+from ..identity import canonical_url, content_hash, html_to_text, item_key, story_key
+from ..models import Item, ParsedFeed
+from .values import C1, Declined, markup_text, parse_date, resolve, tag_terms, text_of
 
 MAX_ITEMS = 2000
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -48,34 +45,8 @@ RSS_FIELDS = {"title", "link", "description", "guid", "pubDate", "author", "cate
               DC + "date", CONTENT + "encoded"}
 ATOM_FIELDS = {ATOM + n for n in ("id", "title", "link", "summary", "content", "author", "published", "updated",
                                   "category")}
-# tags whose text our html_to_text reads exactly as it reads feedparser's sanitised output
-PLAIN_TAGS = {"a", "abbr", "b", "big", "blockquote", "br", "caption", "center", "cite", "code", "dd", "del", "dfn",
-              "div", "dl", "dt", "em", "figcaption", "figure", "font", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
-              "i", "img", "ins", "kbd", "li", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strike",
-              "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul", "var"}
-HTML_TYPES = {"html", "text/html"}
 
 _DECL_ENCODING = re.compile(rb"^\s*<\?xml[^>]*\bencoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)((?:\s+[A-Za-z_:][-A-Za-z0-9_:.]*"
-                  r"(?:\s*=\s*(?:\"[^\"<>]*\"|'[^'<>]*'|[^\s\"'<>=`]+))?)*)\s*/?>")
-# an "&" that is neither a well-formed reference nor a lone "&" before a space
-_ODD_AMP = re.compile(r"&(?!\s|$|#[0-9]{1,7};|#[xX][0-9a-fA-F]{1,6};|[A-Za-z][A-Za-z0-9]*;)")
-_NAMED = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
-_NUMERIC = re.compile(r"&#[0-9xX][0-9a-fA-F]*;")
-_URIFIXER = re.compile(r"^([A-Za-z][A-Za-z0-9+-.]*://)(/*)(.*?)")
-_RFC822 = re.compile(r"^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?(\d{1,2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|"
-                     r"Dec) (\d{4}) (\d{2}):(\d{2})(?::(\d{2}))? (GMT|UT|UTC|Z|[+-]\d{4}|[ECMP][SD]T)$")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
-_PLAIN_ABSOLUTE = re.compile(r"^https?://[^\s?#;/]+(/[^\s?#;]*)?(\?[^\s#]+)?(#\S+)?$")
-_C1 = re.compile("[\x80-\x9f]")
-_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
-                                          "Nov", "Dec"), 1)}
-_ZONES = {"GMT": 0, "UT": 0, "UTC": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
-          "PST": -8, "PDT": -7}
-
-
-class Declined(Exception):
-    """This document is for feedparser."""
 
 
 def parse_fast(body: bytes, url: str, content_type: str = "") -> ParsedFeed | None:
@@ -107,7 +78,7 @@ def _parse_xml(body: bytes, content_type: str) -> ET.Element:
     if body.startswith((b"\xfe\xff", b"\xff\xfe")) or b"\x00" in body[:4]:
         raise Declined("UTF-16/32")
     text = body.decode("utf-8")  # strict: raises ValueError (UnicodeDecodeError) on anything else
-    if _C1.search(text):
+    if C1.search(text):
         raise Declined("C1 controls")  # feedparser reads them as windows-1252 ("demoronizes")
     # Without a DTD there is no entity to expand and nothing external to load; expat rejects
     # undeclared entity references. The bytes are UTF-8 here, so a byte search is exact.
@@ -116,77 +87,6 @@ def _parse_xml(body: bytes, content_type: str) -> ET.Element:
     parser = ET.XMLParser()
     parser.feed(body)
     return parser.close()
-
-
-def _urljoin(base: str, uri: str) -> str:
-    """feedparser's URL resolution (it first collapses slashes after ``scheme://``)."""
-    uri = _URIFIXER.sub(r"\1\3", uri)
-    if _PLAIN_ABSOLUTE.match(uri):
-        return uri   # what urljoin returns for it (no empty query, fragment or params to drop)
-    try:
-        return urljoin(base, uri)
-    except ValueError:
-        raise Declined("bad URL") from None
-
-
-def _text(elem: ET.Element | None) -> str | None:
-    if elem is None:
-        return None
-    if len(elem):
-        raise Declined("markup inside a text element")
-    if elem.text and _C1.search(elem.text):
-        raise Declined("C1 controls")  # feedparser reads them as windows-1252
-    return elem.text or ""
-
-
-def _markup_text(value: str) -> str:
-    """The text of an HTML (or plain) value, if its markup is plain enough; else decline."""
-    if "<" in value or ">" in value:
-        names = _TAG.findall(value)
-        if value.count("<") != len(names) or value.count(">") != len(names):
-            raise Declined("markup beyond plain tags")   # attribute values never hold < or > here
-        if not {name.lower() for _, name, _ in names} <= PLAIN_TAGS:
-            raise Declined("a tag feedparser's sanitiser treats specially")
-    if "&" in value:
-        if _ODD_AMP.search(value):
-            raise Declined("an entity feedparser may read differently")
-        for name in _NAMED.findall(value):
-            if name not in name2codepoint:
-                raise Declined("an unknown entity")
-        if "&#" in value:
-            for reference in _NUMERIC.findall(value):
-                code = _codepoint(reference)
-                if not (32 <= code < 0x80 or 0xa0 <= code < 0xd800):
-                    raise Declined("a character reference feedparser may read differently")
-    return html_to_text(value)
-
-
-def _codepoint(reference: str) -> int:
-    digits = reference[2:-1]
-    return int(digits[1:], 16) if digits[:1] in ("x", "X") else int(digits, 10)
-
-
-def _date(value: str | None) -> datetime | None:
-    """RFC 822 or ISO 8601 to whole UTC seconds (feedparser keeps no fractions); else decline."""
-    if value is None:
-        return None
-    value = value.strip()
-    found = _RFC822.match(value)
-    if found:
-        day, month, year, hour, minute, second, zone = found.groups()
-        local = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second or 0), tzinfo=UTC)
-        offset = (_ZONES[zone] * 60 if zone in _ZONES else
-                  (int(zone[1:3]) * 60 + int(zone[3:5])) * (1 if zone[0] == "+" else -1))
-        return local - timedelta(minutes=offset)
-    found = _ISO.match(value)
-    if found:
-        year, month, day, hour, minute, second, zone = found.groups()
-        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0), tzinfo=UTC)
-        offset = 0 if zone == "Z" else (int(zone[1:3]) * 60 + int(zone[4:6])) * (1 if zone[0] == "+" else -1)
-        when = local - timedelta(minutes=offset)
-        timegm(when.timetuple())
-        return when
-    raise Declined("a date format for feedparser")
 
 
 def _children(elem: ET.Element, known: set[str], ignored: set[str] = frozenset(),
@@ -209,15 +109,6 @@ def _children(elem: ET.Element, known: set[str], ignored: set[str] = frozenset()
 
 def _one(found: dict[str, list[ET.Element]], tag: str) -> ET.Element | None:
     return found[tag][0] if tag in found else None
-
-
-def _tags(tags: Any) -> tuple[str, ...]:
-    """Category terms as feedparser keeps them: a repeated (term, scheme, label) once, empty terms dropped."""
-    seen = []
-    for tag in tags:
-        if tag not in seen:
-            seen.append(tag)
-    return tuple(term for term, _, _ in seen if term)
 
 
 def _make_item(title: str, link: str | None, summary: str, content: str, author: str, categories: tuple[str, ...],
@@ -252,55 +143,55 @@ def _rss(root: ET.Element, url: str) -> ParsedFeed:
     items = [_rss_item(e, url) for e in channel.findall("item")[:MAX_ITEMS]]
     if root.findall("item") or channel.findall("channel"):
         raise Declined("items outside the channel")
-    title = _markup_text((_text(channel.find("title")) or "").strip())
+    title = markup_text((text_of(channel.find("title")) or "").strip())
     return ParsedFeed(title=title, version="rss20", items=tuple(items), ttl=_ttl(channel))
 
 
 def _rss_item(elem: ET.Element, base: str) -> Item:
     found = _children(elem, RSS_FIELDS, RSS_IGNORED, {"category"})
-    title = _markup_text((_text(_one(found, "title")) or "").strip())
-    description = _text(_one(found, "description"))
-    encoded = _text(_one(found, CONTENT + "encoded"))
+    title = markup_text((text_of(_one(found, "title")) or "").strip())
+    description = text_of(_one(found, "description"))
+    encoded = text_of(_one(found, CONTENT + "encoded"))
     summary_html = description if description is not None else encoded
-    summary = _markup_text(summary_html.strip()) if summary_html is not None else ""
-    content = _markup_text(encoded.strip()) if encoded is not None else ""
+    summary = markup_text(summary_html.strip()) if summary_html is not None else ""
+    content = markup_text(encoded.strip()) if encoded is not None else ""
     if content == summary:
         content = ""
     guid_elem = _one(found, "guid")
-    guid = _text(guid_elem)
+    guid = text_of(guid_elem)
     permalink = guid_elem is not None and guid_elem.get("isPermaLink", "true").lower() == "true"
     if guid is not None:
         guid = guid.strip()
         if permalink and guid:
-            guid = _urljoin(base, guid)
-    link = _text(_one(found, "link"))
-    link = _urljoin(base, link.strip()) if link and link.strip() else None
+            guid = resolve(base, guid)
+    link = text_of(_one(found, "link"))
+    link = resolve(base, link.strip()) if link and link.strip() else None
     if link is None and permalink and guid:
         link = guid
-    authors = [a for a in (_text(_one(found, "author")), _text(_one(found, DC + "creator"))) if a is not None]
+    authors = [a for a in (text_of(_one(found, "author")), text_of(_one(found, DC + "creator"))) if a is not None]
     if len(authors) > 1:
         raise Declined("two authors")
-    categories = _tags(((_text(c) or "").strip(), c.get("domain"), None) for c in found.get("category", []))
-    published = _date(_text(_one(found, "pubDate")))
-    updated = _date(_text(_one(found, DC + "date")))   # feedparser reads dc:date as "updated"
+    categories = tag_terms(((text_of(c) or "").strip(), c.get("domain"), None) for c in found.get("category", []))
+    published = parse_date(text_of(_one(found, "pubDate")))
+    updated = parse_date(text_of(_one(found, DC + "date")))   # feedparser reads dc:date as "updated"
     return _make_item(title, link, summary, content, html_to_text(authors[0].strip()) if authors else "",
                       categories, guid or None, published, updated)
 
 
 def _atom(root: ET.Element, url: str) -> ParsedFeed:
-    base = _urljoin(url, root.get(XML_BASE, ""))
+    base = resolve(url, root.get(XML_BASE, ""))
     entries = []
     for elem in root:
         if elem.tag != ATOM + "entry" and str(elem.tag).rpartition("}")[2] in ("entry", "item"):
             raise Declined("entries feedparser may also read")
         if elem.tag == ATOM + "entry":
             if len(entries) < MAX_ITEMS:
-                entries.append(_atom_entry(elem, _urljoin(base, elem.get(XML_BASE, "")) if elem.get(XML_BASE)
+                entries.append(_atom_entry(elem, resolve(base, elem.get(XML_BASE, "")) if elem.get(XML_BASE)
                                            else base))
         elif elem.tag == ATOM + "title" and (elem.get("type", "text") not in ("text", "html") or len(elem)):
             raise Declined("feed title")
     title_elem = root.find(ATOM + "title")
-    title = _markup_text((_text(title_elem) or "").strip()) if title_elem is not None else ""
+    title = markup_text((text_of(title_elem) or "").strip()) if title_elem is not None else ""
     return ParsedFeed(title=title, version="atom10", items=tuple(entries))
 
 
@@ -309,19 +200,19 @@ def _atom_text(elem: ET.Element | None) -> str | None:
         return None
     if elem.get("type", "text") not in ("text", "html", "text/html", "text/plain") or elem.get("src"):
         raise Declined("Atom text construct")
-    return _markup_text((_text(elem) or "").strip())
+    return markup_text((text_of(elem) or "").strip())
 
 
 def _atom_entry(elem: ET.Element, base: str) -> Item:
     found = _children(elem, ATOM_FIELDS, set(), {"link", ATOM + "link", ATOM + "category"})
-    ident = _text(_one(found, ATOM + "id"))
-    guid = _urljoin(base, ident.strip()) if ident and ident.strip() else None
+    ident = text_of(_one(found, ATOM + "id"))
+    guid = resolve(base, ident.strip()) if ident and ident.strip() else None
     alternates = [e for e in found.get(ATOM + "link", []) if e.get("rel", "alternate") == "alternate"]
     if len(alternates) > 1 or any(len(e) or e.get("href") is None for e in found.get(ATOM + "link", [])):
         raise Declined("links")
     if alternates and alternates[0].get("type", "text/html") not in ("text/html", "application/xhtml+xml"):
         raise Declined("alternate link type")
-    link = _urljoin(base, alternates[0].get("href", "").strip()) if alternates else guid  # feedparser: id as link
+    link = resolve(base, alternates[0].get("href", "").strip()) if alternates else guid  # feedparser: id as link
     summary = _atom_text(_one(found, ATOM + "summary"))
     content = _atom_text(_one(found, ATOM + "content"))
     if summary is None:
@@ -332,15 +223,15 @@ def _atom_entry(elem: ET.Element, base: str) -> Item:
     author_elem = _one(found, ATOM + "author")
     if author_elem is not None:
         parts = _children(author_elem, {ATOM + "name", ATOM + "email", ATOM + "uri"})
-        name = (_text(_one(parts, ATOM + "name")) or "").strip()
-        email = (_text(_one(parts, ATOM + "email")) or "").strip()
+        name = (text_of(_one(parts, ATOM + "name")) or "").strip()
+        email = (text_of(_one(parts, ATOM + "email")) or "").strip()
         author = html_to_text(f"{name} ({email})" if name and email else name or email)
     for cat in found.get(ATOM + "category", []):
         if len(cat) or cat.text and cat.text.strip():
             raise Declined("category content")
-    categories = _tags((c.get("term"), c.get("scheme"), c.get("label")) for c in found.get(ATOM + "category", []))
-    published = _date(_text(_one(found, ATOM + "published")))
-    updated = _date(_text(_one(found, ATOM + "updated")))
+    categories = tag_terms((c.get("term"), c.get("scheme"), c.get("label")) for c in found.get(ATOM + "category", []))
+    published = parse_date(text_of(_one(found, ATOM + "published")))
+    updated = parse_date(text_of(_one(found, ATOM + "updated")))
     title = _atom_text(_one(found, ATOM + "title")) or ""
     return _make_item(title, link, summary or "", content or "", author, categories, guid, published,
                       updated)
