@@ -58,6 +58,7 @@ def test_generated_realistic_feeds_all_take_the_fast_path_and_match():
         assert fast is not None
         reference = parse_with_feedparser(body, url, content_type)
         assert fast == reference, _explain(fast, reference)
+        assert [i.sketch for i in fast.items] == [i.sketch for i in reference.items]
         assert len(fast.items) == 30 and all(i.published_at and i.summary and i.link for i in fast.items)
 
 

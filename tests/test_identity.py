@@ -54,6 +54,6 @@ def test_story_marks_skip_short_titles():
     from watcher.identity import story_marks
 
     marks = story_marks("https://a.example/x?utm_source=1", "Senate passes Ukraine aid", WIRE)
-    assert marks.link == "l:https://a.example/x" and marks.title and len(marks.sketch) == 8
+    assert marks.link == "l:https://a.example/x" and marks.title and len(marks.sketch) == 12
     assert story_marks(None, "Live updates", "").title is None
     assert story_marks(None, "Live updates", "").marks() == []

@@ -71,6 +71,9 @@ class Item:
     updated_at: datetime | None = None
     content_hash: str = ""     # of title + summary + content: changes mean "updated"
     story: str = ""            # cross-feed story key (see identity.py); the store may join it to an earlier story
+    # MinHash signature of the text (identity.text_sketch), computed by the parser so the store
+    # need not; not part of the item's value
+    sketch: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     def text(self, name: str, feed: str = "") -> str:
         """The text of one matchable field (see ``ITEM_FIELDS``)."""

@@ -23,7 +23,7 @@ import feedparser
 
 from .errors import ParseError
 from .fastparse import parse_fast
-from .identity import canonical_url, content_hash, html_to_text, item_key, story_key
+from .identity import canonical_url, content_hash, html_to_text, item_key, item_sketch, story_key
 from .models import Item, ParsedFeed
 
 MAX_ITEMS = 2000  # a feed with more entries than this is cut: no real feed needs more per poll
@@ -117,6 +117,7 @@ def _item(entry: Any) -> Item:
         updated_at=updated,
         content_hash=content_hash(title, summary, content),
         story=story_key(link, title),
+        sketch=item_sketch(title, summary, content),
     )
 
 
@@ -153,7 +154,8 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
             key=item_key(guid, link, title, summary or content), title=title, link=link, summary=summary,
             content=content, author=html_to_text(author), categories=tags, guid=guid,
             published_at=published or updated, updated_at=updated,
-            content_hash=content_hash(title, summary, content), story=story_key(link, title)))
+            content_hash=content_hash(title, summary, content), story=story_key(link, title),
+            sketch=item_sketch(title, summary, content)))
     version = "json1" + ("1" if str(doc.get("version")).endswith("1.1") else "0")
     return ParsedFeed(title=html_to_text(str(doc.get("title") or "")), version=version, items=tuple(items))
 

@@ -25,7 +25,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from ..identity import canonical_url, content_hash, html_to_text, item_key, story_key
+from ..identity import canonical_url, content_hash, html_to_text, item_key, item_sketch, story_key
 from ..models import Item, ParsedFeed
 from .values import C1, Declined, markup_text, parse_date, resolve, tag_terms, text_of
 
@@ -119,7 +119,8 @@ def _make_item(title: str, link: str | None, summary: str, content: str, author:
     return Item(key=item_key(guid, canonical, title, summary or content), title=title, link=canonical,
                 summary=summary, content=content, author=author, categories=categories, guid=guid,
                 published_at=published or updated, updated_at=updated,
-                content_hash=content_hash(title, summary, content), story=story_key(canonical, title))
+                content_hash=content_hash(title, summary, content), story=story_key(canonical, title),
+                sketch=item_sketch(title, summary, content))
 
 
 def _ttl(channel: ET.Element) -> float | None:

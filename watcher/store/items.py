@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from sqlite_utils import Database
 
-from ..identity import STORY_WINDOW, StoryMarks, near_duplicate, story_marks
+from ..identity import SKETCH_BYTES, STORY_WINDOW, StoryMarks, near_duplicate, story_marks
 from ..models import Item, StoredItem
 from ..timefmt import iso, parse_iso
 
@@ -62,28 +62,33 @@ def _known(db: Database, feed: str, keys: list[str]) -> dict[str, tuple[int, str
 
 
 def _insert_new(db: Database, feed: str, items: list[Item], now: datetime, backlog: bool) -> list[StoredItem]:
-    marks = {item.key: story_marks(item.link, item.title, f"{item.summary}\n{item.content}") for item in items}
-    earlier = _stories_by_mark(db, [m for sm in marks.values() for m in sm.marks()], now)
-    new = []
+    marks = {item.key: story_marks(item.link, item.title, item.summary, item.content, item.sketch or None)
+             for item in items}
+    listed = {key: sm.marks() for key, sm in marks.items()}
+    earlier = _stories_by_mark(db, [m for found in listed.values() for m in found], now)
+    seen_at = iso(now)
+    new, mark_rows = [], []
     for item in items:
         sm = marks[item.key]
-        story = _recognise(sm, feed, earlier) or item.story or f"k:{feed}/{item.key}"
+        story = _recognise(sm, listed[item.key], feed, earlier) or item.story or f"k:{feed}/{item.key}"
         cursor = db.execute(
             "INSERT INTO items (feed, key, guid, link, title, summary, content, author, categories, "
             "published_at, updated_at, first_seen_at, content_hash, story, backlog) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (feed, key) DO NOTHING",
             [feed, item.key, item.guid, item.link, item.title, item.summary, item.content, item.author,
-             json.dumps(list(item.categories)), iso(item.published_at), iso(item.updated_at), iso(now),
+             json.dumps(list(item.categories)), iso(item.published_at), iso(item.updated_at), seen_at,
              item.content_hash, story, int(backlog)])
         if cursor.rowcount != 1:
             continue
-        sketch = " ".join(f"{h:08x}" for h in sm.sketch)
-        rows = [(mark, story, feed, cursor.lastrowid, sketch, iso(now)) for mark in sm.marks()]
-        db.conn.executemany("INSERT INTO story_marks (mark, story, feed, item_id, sketch, seen_at) "
-                            "VALUES (?,?,?,?,?,?)", rows)
-        for mark in sm.marks():   # later items of this poll can join this one's story
+        sketch = SKETCH_BYTES.pack(*sm.sketch) if sm.sketch else b""
+        mark_rows += [(mark, seen_at, cursor.lastrowid, story, feed, sketch if mark[0] == "m" else b"")
+                      for mark in listed[item.key]]
+        for mark in listed[item.key]:   # later items of this poll can join this one's story
             earlier.setdefault(mark, []).append(_Mark(story, feed, sm.sketch, now))
-        new.append(StoredItem(cursor.lastrowid, feed, replace(item, story=story), now, backlog=backlog))
+        stored = item if story == item.story else replace(item, story=story)
+        new.append(StoredItem(cursor.lastrowid, feed, stored, now, backlog=backlog))
+    db.conn.executemany("INSERT INTO story_marks (mark, seen_at, item_id, story, feed, sketch) VALUES (?,?,?,?,?,?)",
+                        mark_rows)
     return new
 
 
@@ -103,17 +108,15 @@ def _stories_by_mark(db: Database, marks: list[str], now: datetime) -> dict[str,
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start:start + _CHUNK]
         rows = db.execute(f"SELECT mark, story, feed, sketch, seen_at FROM story_marks "
-                          f"WHERE mark IN ({','.join('?' * len(chunk))}) ORDER BY seen_at, item_id",
-                          chunk).fetchall()
+                          f"WHERE mark IN ({','.join('?' * len(chunk))}) AND (seen_at >= ? OR mark LIKE 'l:%') "
+                          f"ORDER BY seen_at, item_id", [*chunk, since]).fetchall()
         for mark, story, feed, sketch, seen_at in rows:
-            if not mark.startswith("l:") and seen_at < since:
-                continue
-            sketch_values = tuple(int(h, 16) for h in sketch.split())
+            sketch_values = SKETCH_BYTES.unpack(sketch) if len(sketch) == SKETCH_BYTES.size else ()
             found.setdefault(mark, []).append(_Mark(story, feed, sketch_values, parse_iso(seen_at) or now))
     return found
 
 
-def _recognise(sm: StoryMarks, feed: str, earlier: dict[str, list[_Mark]]) -> str | None:
+def _recognise(sm: StoryMarks, marks: list[str], feed: str, earlier: dict[str, list[_Mark]]) -> str | None:
     """The story of the earliest item that is the same story, by link, then title, then text."""
     if sm.link:
         for mark in earlier.get(sm.link, ()):
@@ -122,7 +125,7 @@ def _recognise(sm: StoryMarks, feed: str, earlier: dict[str, list[_Mark]]) -> st
         for mark in earlier.get(sm.title, ()):
             if mark.feed != feed:
                 return mark.story
-    for key in sm.marks()[bool(sm.link) + bool(sm.title):]:
+    for key in marks[bool(sm.link) + bool(sm.title):]:
         for mark in earlier.get(key, ()):
             if mark.feed != feed and near_duplicate(sm.sketch, mark.sketch):
                 return mark.story

@@ -143,13 +143,13 @@ def m010_polling(db: Database) -> None:
     db.execute("""
     CREATE TABLE story_marks (
         mark TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        item_id INTEGER NOT NULL,
         story TEXT NOT NULL,
         feed TEXT NOT NULL,
-        item_id INTEGER NOT NULL,
-        sketch TEXT NOT NULL DEFAULT '',
-        seen_at TEXT NOT NULL
-    )""")
-    db.execute("CREATE INDEX story_marks_mark ON story_marks(mark, seen_at)")
+        sketch BLOB NOT NULL DEFAULT x'',  -- the text's signature (identity.SKETCH_BYTES), on text marks only
+        PRIMARY KEY (mark, seen_at, item_id)
+    ) WITHOUT ROWID""")
 
 
 def apply(db: Database) -> list[str]:
