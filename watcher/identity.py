@@ -50,6 +50,7 @@ _TAGS = re.compile(r"<!--.*?-->|<[^>]{0,2000}>", re.DOTALL)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _NEWLINES = re.compile(r" ?\n[ \n]*")
 _TITLE_NOISE = re.compile(r"[^\w]+", re.UNICODE)
+_WORD = re.compile(r"\w+")
 
 
 def html_to_text(markup: str) -> str:
@@ -162,7 +163,7 @@ def text_sketch(text: str) -> tuple[int, ...]:
     """The text's MinHash signature over its word pairs, by one-permutation hashing: the hash of
     each pair goes to one of twelve bins, and each bin keeps its smallest value.
     Two texts agree on a bin with a probability close to their resemblance."""
-    words = normalise_title(text).split()[:400]
+    words = _WORD.findall(text.casefold(), 0, 4000)[:200]   # the lead is enough to tell copies apart
     if len(words) < SKETCH_MIN_WORDS:
         return ()
     hashes = [zlib.crc32(word.encode("utf-8", "surrogatepass")) for word in words]
