@@ -28,6 +28,7 @@ class Route:
     delay: float = 0.0                 # seconds before answering
     trickle: float = 0.0               # seconds between body bytes (a slow-loris server)
     validators: bool = True            # send ETag/Last-Modified and answer 304
+    send_etag: bool = True             # False: Last-Modified only (validated by If-Modified-Since)
     gzip: bool = False
     mtime: float = field(default_factory=time.time)
     handler: Callable[[BaseHTTPRequestHandler], None] | None = None
@@ -104,12 +105,13 @@ class FeedServer:
             time.sleep(route.delay)
         headers = {"Content-Type": route.content_type, **route.headers}
         if route.status == 200 and route.validators:
-            headers["ETag"] = route.etag
+            if route.send_etag:
+                headers["ETag"] = route.etag
             headers["Last-Modified"] = formatdate(route.mtime, usegmt=True)
-            if request.headers.get("If-None-Match") == route.etag or (
+            if (route.send_etag and request.headers.get("If-None-Match") == route.etag) or (
                     "If-None-Match" not in request.headers
                     and request.headers.get("If-Modified-Since") == headers["Last-Modified"]):
-                _send(request, 304, b"", {"ETag": route.etag})
+                _send(request, 304, b"", {"ETag": route.etag} if route.send_etag else {})
                 return
         body = route.wire_body()
         if route.gzip:

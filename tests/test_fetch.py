@@ -78,3 +78,125 @@ def test_connection_refused():
     with pytest.raises(FetchError) as caught:
         fetch("http://127.0.0.1:9/feed")
     assert caught.value.kind == "connect"
+
+
+def _redirect(to: str, status: int = 301):
+    def handler(r):
+        r.send_response(status)
+        r.send_header("Location", to)
+        r.send_header("Content-Length", "0")
+        r.end_headers()
+    return handler
+
+
+def test_redirects_are_bounded_and_a_permanent_chain_is_reported(feed_server):
+    feed_server.set("/loop", handler=_redirect("/loop", 302))
+    with pytest.raises(FetchError) as caught:
+        fetch(feed_server.url("/loop"), FetchLimits(max_redirects=3))
+    assert caught.value.kind == "redirects"
+    assert feed_server.count("/loop") == 4                       # the first request and three redirects
+    feed_server.set("/f", BODY)
+    feed_server.set("/a", handler=_redirect("/b", 301))
+    feed_server.set("/b", handler=_redirect("/f", 308))
+    feed_server.set("/t", handler=_redirect("/f", 302))
+    assert fetch(feed_server.url("/a")).moved_to == feed_server.url("/f")
+    assert fetch(feed_server.url("/t")).moved_to is None       # a temporary redirect is not a move
+
+
+@pytest.mark.parametrize("wrap", ["zlib", "raw"])
+def test_deflate_bodies_are_decoded(feed_server, wrap):
+    import zlib
+
+    packer = zlib.compressobj(wbits=zlib.MAX_WBITS if wrap == "zlib" else -zlib.MAX_WBITS)
+    packed = packer.compress(BODY.encode()) + packer.flush()
+
+    def handler(r):
+        r.send_response(200)
+        r.send_header("Content-Encoding", "deflate")
+        r.send_header("Content-Length", str(len(packed)))
+        r.end_headers()
+        r.wfile.write(packed)
+    feed_server.set("/d", handler=handler)
+    assert fetch(feed_server.url("/d")).body == BODY.encode()
+
+
+def test_a_declared_length_over_the_cap_is_refused_without_reading(feed_server):
+    feed_server.set("/big", b"x" * 300_000)
+    with pytest.raises(FetchError, match="300,000 bytes") as caught:
+        fetch(feed_server.url("/big"), FetchLimits(max_bytes=100_000))
+    assert caught.value.kind == "too_large"
+    assert feed_server.hits[-1][1]["Accept-Encoding"] == "gzip, deflate"
+
+
+def test_connect_and_read_timeouts_are_named(feed_server):
+    feed_server.set("/slow", BODY, delay=2)
+    with pytest.raises(FetchError, match="reading the response timed out") as caught:
+        fetch(feed_server.url("/slow"), FetchLimits(read_timeout=0.3, total_timeout=10))
+    assert caught.value.kind == "timeout"
+
+
+def test_concurrency_is_limited_per_host_and_overall(feed_server):
+    import threading
+    import time
+
+    lock = threading.Lock()
+    state = {"now": {}, "peak": {}, "all": 0, "all_peak": 0}
+
+    def handler(r):
+        host = r.headers["Host"].split(":")[0]
+        with lock:
+            state["now"][host] = state["now"].get(host, 0) + 1
+            state["all"] += 1
+            state["peak"][host] = max(state["peak"].get(host, 0), state["now"][host])
+            state["all_peak"] = max(state["all_peak"], state["all"])
+        time.sleep(0.2)
+        with lock:
+            state["now"][host] -= 1
+            state["all"] -= 1
+        r.send_response(200)
+        r.send_header("Content-Length", str(len(BODY)))
+        r.end_headers()
+        r.wfile.write(BODY.encode())
+    feed_server.set("/c", handler=handler)
+
+    async def go():
+        fetcher = Fetcher(FetchLimits(per_host=2, max_connections=3))
+        try:
+            urls = [f"http://{host}:{feed_server.port}/c" for host in ("127.0.0.1", "localhost") for _ in range(6)]
+            return await asyncio.gather(*(fetcher.fetch(u) for u in urls))
+        finally:
+            await fetcher.aclose()
+    results = asyncio.run(go())
+    assert len(results) == 12 and all(isinstance(r, Fetched) for r in results)
+    assert set(state["peak"]) == {"127.0.0.1", "localhost"}
+    assert max(state["peak"].values()) <= 2 and state["all_peak"] <= 3
+
+
+def test_user_agent_headers_and_proxy_per_feed(feed_server):
+    # the feed server also acts as a plain HTTP proxy: it sees the absolute URL as the path
+    feed_server.set("http://feeds.invalid/x.xml", BODY)
+    result = fetch("http://feeds.invalid/x.xml", proxy=feed_server.url(""), user_agent="newsroom-bot/2",
+                   headers=(("Accept-Language", "uk"),))
+    assert isinstance(result, Fetched) and result.body == BODY.encode()
+    path, sent = feed_server.hits[-1]
+    assert path == "http://feeds.invalid/x.xml"
+    assert sent["User-Agent"] == "newsroom-bot/2" and sent["Accept-Language"] == "uk"
+
+
+def test_proxy_credentials_never_appear_in_errors():
+    with pytest.raises(FetchError) as caught:
+        fetch("http://feeds.invalid/x.xml", proxy="http://reader:s3cret@127.0.0.1:9")
+    assert caught.value.kind in ("proxy", "connect") and "s3cret" not in str(caught.value)
+
+
+def test_max_age_from_cache_control_or_expires():
+    import httpx
+
+    from watcher.fetch import max_age
+
+    assert max_age(httpx.Headers({"Cache-Control": "public, max-age=600"})) == 600
+    assert max_age(httpx.Headers({"Cache-Control": "no-cache, max-age=600"})) is None
+    assert max_age(httpx.Headers({"Expires": "Sat, 01 Mar 2025 13:00:00 GMT",
+                                  "Date": "Sat, 01 Mar 2025 12:00:00 GMT"})) == 3600
+    assert max_age(httpx.Headers({"Expires": "0"})) is None
+    assert max_age(httpx.Headers({})) is None

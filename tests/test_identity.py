@@ -33,3 +33,27 @@ def test_story_key_groups_the_same_headline_across_feeds():
 def test_html_to_text():
     markup = "<p>Senate <b>passes</b> aid&nbsp;&amp; more</p><script>alert(1)</script><p>Second</p>"
     assert html_to_text(markup) == "Senate passes aid & more\nSecond"
+
+
+WIRE = ("The Senate voted 70 to 29 early on Tuesday to approve a long-stalled package of military aid "
+        "for Ukraine, sending it to the House where its fate remains uncertain after months of delay.")
+
+
+def test_near_duplicate_texts_share_a_sketch_and_different_ones_do_not():
+    from watcher.identity import near_duplicate, text_sketch
+
+    edited = WIRE.replace("early on Tuesday", "on Tuesday").replace("uncertain", "unclear") + " (AP)"
+    other = ("Heavy rain flooded the harbour district overnight and the city council closed three bridges "
+             "while engineers inspected the river walls for damage before the morning commute began.")
+    assert near_duplicate(text_sketch(WIRE), text_sketch(edited))
+    assert not near_duplicate(text_sketch(WIRE), text_sketch(other))
+    assert text_sketch("too short to say anything") == ()
+
+
+def test_story_marks_skip_short_titles():
+    from watcher.identity import story_marks
+
+    marks = story_marks("https://a.example/x?utm_source=1", "Senate passes Ukraine aid", WIRE)
+    assert marks.link == "l:https://a.example/x" and marks.title and len(marks.sketch) == 12
+    assert story_marks(None, "Live updates", "").title is None
+    assert story_marks(None, "Live updates", "").marks() == []

@@ -21,8 +21,8 @@ HOMES = {
     "prometheus_client": {"metrics"},
 }
 # pure stages: no I/O modules, no orchestration
-PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "models", "errors", "timefmt", "templates",
-        "noise"}
+PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "fastparse", "models", "errors", "timefmt",
+        "templates", "noise"}
 IO_AND_UP = {"fetch", "store", "deliver", "dispatch", "pipeline", "scheduler", "app", "cli", "parsepool"}
 
 

@@ -99,3 +99,58 @@ def test_a_second_lock_is_refused(tmp_path):
         StateLock(tmp_path / "s.db").acquire()
     first.release()
     StateLock(tmp_path / "s.db").acquire()
+
+
+
+def news(feed_key: str, title: str, link: str | None, text: str) -> Item:
+    from watcher.identity import content_hash, item_key, story_key
+
+    return Item(key=item_key(feed_key, link, title, text), title=title, link=link, summary=text,
+                content_hash=content_hash(title, text, ""), story=story_key(link, title))
+
+
+TEXT = ("The Senate voted 70 to 29 early on Tuesday to approve a long-stalled package of military aid "
+        "for Ukraine, sending it to the House where its fate remains uncertain after months of delay.")
+
+
+def test_the_same_story_in_several_feeds_gets_one_story(db):
+    feeds.sync_feeds(db, {"wire": "https://w.example/rss", "a": "https://a.example/rss",
+                          "b": "https://b.example/rss", "c": "https://c.example/rss"}, NOW)
+    first = news("w1", "Senate passes Ukraine aid package", "https://wire.example/aid", TEXT)
+    (stored,), _ = items.record_items(db, "wire", [first], NOW, backlog=False)
+    story = stored.item.story
+    later = NOW + timedelta(hours=2)
+    same_link = news("a1", "Aid bill clears Senate", "https://wire.example/aid?utm_source=a", "Short.")
+    same_title = news("b1", "Senate passes Ukraine aid package!", "https://b.example/1", "Different words here.")
+    same_text = news("c1", "Ukraine aid: Senate vote", "https://c.example/9",
+                     TEXT.replace("early on Tuesday", "on Tuesday") + " Reuters contributed.")
+    unrelated = news("c2", "Harbour flood closes bridges", "https://c.example/10",
+                     "Heavy rain flooded the harbour district overnight and the council closed three bridges "
+                     "while engineers inspected the river walls.")
+    results = [items.record_items(db, f, [i], later, backlog=False)[0][0]
+               for f, i in (("a", same_link), ("b", same_title), ("c", same_text), ("c", unrelated))]
+    assert [s.item.story for s in results[:3]] == [story] * 3
+    assert results[3].item.story not in ("", story)
+    stored_stories = dict(db.execute("SELECT feed || '/' || key, story FROM items").fetchall())
+    assert len(set(stored_stories.values())) == 2
+    assert db.execute("SELECT count(DISTINCT feed) FROM items WHERE story = ?", [story]).fetchone() == (4,)
+    # a recurring headline in the same feed is a new story; so is one from another feed days later
+    briefing = news("w2", "Morning briefing on the war", "https://wire.example/brief-1", "Monday.")
+    (monday,), _ = items.record_items(db, "wire", [briefing], NOW, backlog=False)
+    tuesday = news("w3", "Morning briefing on the war", "https://wire.example/brief-2", "Tuesday.")
+    assert items.record_items(db, "wire", [tuesday], later, backlog=False)[0][0].item.story != monday.item.story
+    stale = news("b9", "Senate passes Ukraine aid package", "https://b.example/9", "Old.")
+    days = NOW + timedelta(days=5)
+    assert items.record_items(db, "b", [stale], days, backlog=False)[0][0].item.story != story
+    # but a link is the same story at any age
+    relinked = news("c9", "Something else", "https://wire.example/aid", "x")
+    assert items.record_items(db, "c", [relinked], days, backlog=False)[0][0].item.story == story
+
+
+def test_an_update_keeps_its_story(db):
+    item_a = news("k", "Senate to vote on Ukraine aid", None, TEXT)
+    (stored,), _ = items.record_items(db, "wire", [item_a], NOW, backlog=False)
+    changed = Item(key=item_a.key, title="Senate passes Ukraine aid", link=None, summary=TEXT,
+                   content_hash="changed", story="t:other")
+    new, (updated,) = items.record_items(db, "wire", [changed], NOW, backlog=False)
+    assert new == [] and updated.updated and updated.item.story == stored.item.story

@@ -22,7 +22,7 @@ from .ruleset.compiled import CONSOLE, AlertRule, Fact, Ruleset
 from .templates import escape_markdown, render
 from .timefmt import iso
 
-ITEM_TITLE = "{{ item.title | oneline }}"
+ITEM_TITLE = "{% if item.updated %}Updated: {% endif %}{{ item.title | oneline }}"
 # The title is the message's title (email subject, chat heading; apprise puts it in the body for
 # services without one), so the default bodies do not repeat it.
 ITEM_BODY = """\
@@ -102,11 +102,14 @@ def item_alerts(ruleset: Ruleset, matches: Sequence[Match]) -> list[AlertDraft]:
             "rule": rule.name, "severity": rule.severity,
             "item": {"title": item.title, "link": item.link or "", "summary": item.summary,
                      "content": item.content, "author": item.author, "feed": stored.feed,
-                     "published": _day(item.published_at), "categories": list(item.categories)},
+                     "published": _day(item.published_at), "categories": list(item.categories),
+                     "updated": stored.updated},
             "hits": [hit.text for hit in match.hits],
         }
         story = item.story or f"{stored.feed}/{item.key}"
-        drafts.append(_draft(rule, ruleset, f"item:{rule.name}:{story}", "item", context,
+        # an update alerts once per version of the text, not once per story
+        key = f"item:{rule.name}:{story}" + (f":rev:{item.content_hash}" if stored.updated else "")
+        drafts.append(_draft(rule, ruleset, key, "item", context,
                              ITEM_TITLE, ITEM_BODY, item_id=stored.id, feed=stored.feed))
     return drafts
 

@@ -24,7 +24,7 @@ import os
 import time
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 from collections.abc import Callable
@@ -40,7 +40,7 @@ from .models import ParsedFeed, PollOutcome
 from .parsepool import ParsePool
 from .pipeline import PollReport, Services, check_feed
 from .ruleset import Ruleset, load_rules
-from .scheduler import FeedScheduler
+from .scheduler import FeedScheduler, JobSpec
 from .store import StateLock, Store, feeds, ledger
 from .timefmt import utcnow
 from .housekeeping import Housekeeper
@@ -98,9 +98,16 @@ class Watcher:
         ruleset = load_rules(self.settings.rules, check_url=check_url, check_config=check_config)
         for channel in ruleset.channels.values():
             register_secret(channel.url.reveal())
-        for value in os.environ.values():  # values that fed a channel URL are secrets too
-            if any(value and value in c.url.reveal() for c in ruleset.channels.values()):
+        # values that fed a channel URL, a feed's proxy or a feed's header are secrets too
+        carriers = [c.url.reveal() for c in ruleset.channels.values()]
+        carriers += [f.proxy.reveal() for f in ruleset.feeds.values() if f.proxy is not None]
+        carriers += [value for f in ruleset.feeds.values() for _, value in f.headers]
+        for value in os.environ.values():
+            if value and any(value in carrier for carrier in carriers):
                 register_secret(value)
+        for feed in ruleset.feeds.values():
+            if feed.proxy is not None:
+                register_secret(feed.proxy.reveal())
         channels = Channels(ruleset.channels, console=self.console, threads=self._send_threads)
         register_secret(*channels.secrets())  # and every URL of apprise config files, with its parts
         return ruleset, channels
@@ -133,7 +140,7 @@ class Watcher:
             self.metrics.forget_feeds(sorted(set(old.feeds) - set(ruleset.feeds)))
         diff = _diff(old, ruleset)
         if self._scheduler is not None:
-            jobs = self._scheduler.sync(*await self._schedule_plan(ruleset))
+            jobs = self._scheduler.sync(await self._schedule_plan(ruleset, old))
             diff.update({f"feeds_{k}": len(v) for k, v in jobs.items()})
         event(log, logging.INFO, "rules reloaded", rules=ruleset.digest, **diff)
         return True
@@ -234,23 +241,24 @@ class Watcher:
         reports = list(await asyncio.gather(*(one(name) for name in ruleset.feeds)))
         return reports, await self.dispatcher.deliver_due()
 
-    async def _schedule_plan(self, ruleset: Ruleset) -> tuple[dict[str, float], dict[str, datetime]]:
-        """Intervals and first run times: from each feed's stored next poll, so a restart neither
-        re-polls everything at once nor skips a feed for a whole interval."""
+    async def _schedule_plan(self, ruleset: Ruleset, old: Ruleset | None = None) -> dict[str, JobSpec]:
+        """Each feed's job: its interval, and its first run from the feed's row (``polling.resume_at``),
+        so a restart neither re-polls everything at once nor skips a feed for a whole interval. A
+        feed whose address changed in a reload is polled soon, as if new."""
         assert self.store is not None
         now = self.clock()
         rows = {r.name: r for r in await self.store.call(feeds.feed_rows)}
-        intervals, first = {}, {}
+        plan = {}
         for name, feed in ruleset.feeds.items():
-            intervals[name] = feed.interval
             row = rows.get(name)
-            when = row.next_poll_at if row else None
-            if when is not None and row is not None and row.last_poll_at is not None and row.error_streak == 0:
-                when = min(when, row.last_poll_at + timedelta(seconds=feed.interval))
-            if when is None or when <= now:
-                when = polling.first_poll(name, feed.interval, now)
-            first[name] = when
-        return intervals, first
+            if row is None or (old is not None and name in old.feeds and old.feeds[name].url != feed.url):
+                row = feeds.FeedRow(name, feed.url)  # as if never polled
+            first = polling.resume_at(name, feed.cadence, now, next_poll_at=row.next_poll_at,
+                                      last_poll_at=row.last_poll_at, failing=row.failing,
+                                      stored_interval=row.interval_s, server_hint=row.server_hint_s,
+                                      policy=self.settings.poll)
+            plan[name] = JobSpec(feed.interval, first, (feed.cadence, feed.url))
+        return plan
 
     async def run(self, stop: asyncio.Event) -> None:
         """The daemon: poll on schedule, deliver, reload on rule changes, until ``stop`` is set.
@@ -266,7 +274,7 @@ class Watcher:
         try:
             self._scheduler = FeedScheduler(self.poll)
             self._scheduler.start()
-            self._scheduler.sync(*await self._schedule_plan(self.ruleset))
+            self._scheduler.sync(await self._schedule_plan(self.ruleset))
             drain = max(1.0, self.settings.drain_timeout - 1)  # sends in flight finish within the stop's drain
             tasks += [asyncio.create_task(self.dispatcher.run(stop, drain=drain), name="dispatcher"),
                       asyncio.create_task(self.vitals.pulse(stop), name="pulse"),

@@ -1,21 +1,31 @@
-"""Conditional GET of feeds over one shared ``httpx.AsyncClient``. The only module importing httpx.
+"""Conditional GET of feeds over shared ``httpx.AsyncClient``s. The only module importing httpx.
 
 ``Fetcher.fetch`` returns ``Fetched`` (a 200, body read within the size cap) or ``NotModified``
 (a 304), and raises ``FetchError`` for everything else, with a ``kind`` from a closed
-vocabulary: ``timeout``, ``connect``, ``http``, ``gone``, ``too_large``, ``redirects``,
-``protocol``. httpx's timeouts apply per phase (connect, read, ...), so a server trickling one
-byte a second would never time out on them: every fetch also runs under a total deadline.
+vocabulary: ``timeout``, ``connect``, ``proxy``, ``http``, ``gone``, ``too_large``,
+``redirects``, ``protocol``.
+
+Politeness and limits:
+- at most ``max_connections`` fetches in flight, and at most ``per_host`` to one host;
+- timeouts per phase (connect, read between two chunks, write, pool) *and* a total deadline:
+  a server trickling one byte a second never trips a per-phase timeout;
+- at most ``max_redirects`` redirects; a chain of permanent ones (301/308) is reported as
+  ``moved_to`` so the feed list can say "update the address";
+- the body is decoded here (gzip, deflate) with zlib's output limit, so the cap applies to the
+  *decoded* size and a compression bomb never inflates past it in memory; brotli is not offered
+  because its decoder has no output limit;
+- one client per distinct proxy (httpx binds proxies to a client), created on first use.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import email.utils
 import re
 import time
+import zlib
 from dataclasses import dataclass
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 import httpx
 
@@ -23,46 +33,63 @@ from . import __version__
 from .errors import FetchError
 from .models import Fetched, NotModified
 
-DEFAULT_USER_AGENT = f"watcher/{__version__} (feed alerting daemon; +https://github.com/watcher-alerts/watcher)"
+DEFAULT_USER_AGENT = f"watcher/{__version__} (feed alerting daemon; python-httpx/{httpx.__version__})"
+ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+          "text/xml;q=0.9, */*;q=0.5")
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(no-cache|no-store)\b", re.IGNORECASE)
+_CREDENTIALS = re.compile(r"(?<=//)[^/@\s]+@")
 
 
 @dataclass(frozen=True)
 class FetchLimits:
     connect_timeout: float = 10.0
-    read_timeout: float = 30.0
+    read_timeout: float = 30.0        # the longest silence between two chunks
+    write_timeout: float = 10.0
     total_timeout: float = 60.0       # the whole fetch, body included
     max_bytes: int = 10_000_000       # decoded body; bigger feeds are refused
     max_redirects: int = 5
-    max_connections: int = 50
-    per_host: int = 4                 # concurrent requests to one host
+    max_connections: int = 20         # fetches in flight at once, over all hosts
+    per_host: int = 2                 # fetches in flight to one host
+    keepalive: int = 10               # idle connections kept per client
 
 
 class Fetcher:
-    """Fetch feeds politely: validators, limits per host, a total deadline and a size cap."""
+    """Fetch feeds politely: validators, limits per host and overall, a total deadline, a size cap."""
 
     def __init__(self, limits: FetchLimits = FetchLimits(), user_agent: str = DEFAULT_USER_AGENT):
         self.limits = limits
         self.user_agent = user_agent
-        self._client = httpx.AsyncClient(
-            follow_redirects=True,
-            max_redirects=limits.max_redirects,
-            timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout, pool=limits.total_timeout),
-            limits=httpx.Limits(max_connections=limits.max_connections,
-                                max_keepalive_connections=min(20, limits.max_connections)),
-            headers={"User-Agent": user_agent,
-                     "Accept": "application/rss+xml, application/atom+xml, application/feed+json, "
-                               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"},
-            trust_env=False,  # only proxies the rules name; never one from the environment by surprise
-        )
-        self._per_host: dict[str, asyncio.Semaphore] = collections.defaultdict(
-            lambda: asyncio.Semaphore(limits.per_host))
+        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._slots = asyncio.Semaphore(limits.max_connections)
+        self._per_host: dict[str, asyncio.Semaphore] = {}
+
+    def _client(self, proxy: str | None) -> httpx.AsyncClient:
+        client = self._clients.get(proxy)
+        if client is None:
+            limits = self.limits
+            client = httpx.AsyncClient(
+                proxy=proxy,
+                follow_redirects=True,
+                max_redirects=limits.max_redirects,
+                timeout=httpx.Timeout(connect=limits.connect_timeout, read=limits.read_timeout,
+                                      write=limits.write_timeout, pool=limits.total_timeout),
+                limits=httpx.Limits(max_connections=limits.max_connections,
+                                    max_keepalive_connections=min(limits.keepalive, limits.max_connections)),
+                headers={"User-Agent": self.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
+                trust_env=False,  # only proxies the rules name; never one from the environment by surprise
+            )
+            self._clients[proxy] = client
+        return client
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                    headers: tuple[tuple[str, str], ...] = (), user_agent: str | None = None) -> Fetched | NotModified:
+                    headers: tuple[tuple[str, str], ...] = (), user_agent: str | None = None,
+                    proxy: str | None = None) -> Fetched | NotModified:
         request_headers = dict(headers)
         if user_agent:
             request_headers["User-Agent"] = user_agent
@@ -70,31 +97,40 @@ class Fetcher:
             request_headers["If-None-Match"] = etag
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
-        host = httpx.URL(url).host
-        started = time.monotonic()
-        async with self._per_host[host]:
+        try:
+            host = httpx.URL(url).host.lower()
+        except httpx.InvalidURL as exc:
+            raise FetchError("protocol", f"invalid address: {exc}") from None
+        per_host = self._per_host.setdefault(host, asyncio.Semaphore(self.limits.per_host))
+        client = self._client(proxy)
+        async with per_host, self._slots:
+            started = time.monotonic()
             try:
                 async with asyncio.timeout(self.limits.total_timeout):
-                    return await self._get(url, request_headers, started)
+                    return await self._get(client, url, request_headers, started)
             except TimeoutError:
                 raise FetchError("timeout", f"no complete response within {self.limits.total_timeout:g}s") from None
             except httpx.TimeoutException as exc:
                 raise FetchError("timeout", f"{_phase(exc)} timed out") from None
             except httpx.TooManyRedirects:
                 raise FetchError("redirects", f"more than {self.limits.max_redirects} redirects") from None
+            except httpx.ProxyError as exc:
+                raise FetchError("proxy", f"the proxy refused or failed: {_reason(exc)}") from None
             except httpx.ConnectError as exc:
                 raise FetchError("connect", f"cannot connect: {_reason(exc)}") from None
             except httpx.HTTPError as exc:
                 raise FetchError("protocol", f"{type(exc).__name__}: {_reason(exc)}") from None
 
-    async def _get(self, url: str, headers: dict[str, str], started: float) -> Fetched | NotModified:
-        async with self._client.stream("GET", url, headers=headers) as response:
+    async def _get(self, client: httpx.AsyncClient, url: str, headers: dict[str, str],
+                   started: float) -> Fetched | NotModified:
+        async with client.stream("GET", url, headers=headers) as response:
             status = response.status_code
+            moved_to = _permanent_target(response)
             if status == 304:
-                return NotModified(time.monotonic() - started, max_age(response.headers))
+                return NotModified(time.monotonic() - started, max_age(response.headers), moved_to)
             if status == 410:
                 raise FetchError("gone", "410 Gone: the server says this feed was removed", status=410)
-            if status >= 400 or status < 200 or status >= 300:
+            if not 200 <= status < 300:
                 retry = retry_after(response.headers.get("retry-after")) if status in (429, 503) else None
                 raise FetchError("http", f"HTTP {status} {response.reason_phrase}".strip(), status=status,
                                  retry_after=retry)
@@ -106,20 +142,75 @@ class Fetcher:
                 last_modified=response.headers.get("last-modified"),
                 max_age=max_age(response.headers),
                 elapsed=time.monotonic() - started,
+                moved_to=moved_to,
             )
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         cap = self.limits.max_bytes
-        declared = response.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > cap and "content-encoding" not in response.headers:
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap and encoding in ("", "identity"):
             raise FetchError("too_large", f"the feed is {int(declared):,} bytes; the limit is {cap:,}")
+        decoder = Decoder(encoding, cap)
         buffer = bytearray()
-        # aiter_bytes yields *decoded* bytes, so a gzip bomb is cut at the cap, not after inflating
-        async for chunk in response.aiter_bytes():
-            buffer += chunk
-            if len(buffer) > cap:
-                raise FetchError("too_large", f"the feed is larger than the limit of {cap:,} bytes")
+        async for chunk in response.aiter_raw():
+            buffer += decoder.feed(chunk, cap - len(buffer))
+        buffer += decoder.flush(cap - len(buffer))
         return bytes(buffer)
+
+
+class Decoder:
+    """Undo one Content-Encoding (gzip, deflate or none), never producing more than ``limit``."""
+
+    def __init__(self, encoding: str, cap: int):
+        self.cap = cap
+        if encoding in ("", "identity"):
+            self._inflate = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS)
+        else:
+            raise FetchError("protocol", f"the server used an encoding watcher did not ask for: {encoding[:40]}")
+        self._deflate = encoding == "deflate"
+        self._started = False
+
+    def _too_large(self) -> FetchError:
+        return FetchError("too_large", f"the feed is larger than the limit of {self.cap:,} bytes")
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """Decode ``data``; raise ``too_large`` once the output would exceed ``room``."""
+        if self._inflate is None:
+            if len(data) > room:
+                raise self._too_large()
+            return data
+        try:
+            out = self._inflate.decompress(data, room + 1)
+        except zlib.error:
+            if not (self._deflate and not self._started):
+                raise FetchError("protocol", "the compressed body is corrupt") from None
+            # "deflate" is often sent raw, without the zlib wrapper
+            self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+            return self.feed(data, room)
+        self._started = True
+        if len(out) > room or self._inflate.unconsumed_tail:
+            raise self._too_large()
+        return out
+
+    def flush(self, room: int) -> bytes:
+        if self._inflate is None:
+            return b""
+        out = self._inflate.flush()
+        if len(out) > room:
+            raise self._too_large()
+        return out
+
+
+def _permanent_target(response: httpx.Response) -> str | None:
+    """The final address when every redirect on the way was permanent (301, 308)."""
+    if response.history and all(r.status_code in (301, 308) for r in response.history):
+        return str(response.url)
+    return None
 
 
 def _phase(exc: httpx.TimeoutException) -> str:
@@ -129,8 +220,9 @@ def _phase(exc: httpx.TimeoutException) -> str:
 
 
 def _reason(exc: Exception) -> str:
+    """The first line of an exception's message, with any credentials in URLs masked."""
     text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:200]
+    return _CREDENTIALS.sub("***@", text.splitlines()[0][:200])
 
 
 def retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -150,8 +242,12 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
 
 
 def max_age(headers: httpx.Headers) -> float | None:
-    """How long the server says the response stays fresh (Cache-Control max-age, else Expires)."""
-    found = _MAX_AGE.search(headers.get("cache-control", ""))
+    """How long the server says the response stays fresh (Cache-Control max-age, else Expires).
+    ``no-cache`` / ``no-store`` mean no hint at all."""
+    control = headers.get("cache-control", "")
+    if _NO_CACHE.search(control):
+        return None
+    found = _MAX_AGE.search(control)
     if found:
         return float(found.group(1))
     expires = headers.get("expires")

@@ -113,6 +113,7 @@ class ItemRule:
     name: str
     matcher: Matcher
     feeds: frozenset[str] | None = None  # resolved feed names; None = every feed
+    updates: bool = False                # also items whose text changed under a known identity
 
 
 def match_items(rules: Sequence[ItemRule], items: Iterable[StoredItem]) -> list[Match]:
@@ -121,6 +122,8 @@ def match_items(rules: Sequence[ItemRule], items: Iterable[StoredItem]) -> list[
     for stored in items:
         for rule in rules:
             if rule.feeds is not None and stored.feed not in rule.feeds:
+                continue
+            if stored.updated and not rule.updates:
                 continue
             hits = rule.matcher.match(stored.item, stored.feed)
             if hits is not None:

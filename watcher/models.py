@@ -44,6 +44,7 @@ class Fetched:
     last_modified: str | None
     max_age: float | None      # from Cache-Control max-age / Expires, seconds
     elapsed: float
+    moved_to: str | None = None  # the target of a permanent redirect (301/308) on the way
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class NotModified:
 
     elapsed: float
     max_age: float | None = None
+    moved_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,10 @@ class Item:
     published_at: datetime | None = None
     updated_at: datetime | None = None
     content_hash: str = ""     # of title + summary + content: changes mean "updated"
-    story: str = ""            # cross-feed story key: canonical link, else normalised title
+    story: str = ""            # cross-feed story key (see identity.py); the store may join it to an earlier story
+    # MinHash signature of the text (identity.text_sketch), computed by the parser so the store
+    # need not; not part of the item's value
+    sketch: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     def text(self, name: str, feed: str = "") -> str:
         """The text of one matchable field (see ``ITEM_FIELDS``)."""

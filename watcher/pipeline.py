@@ -10,7 +10,8 @@
       match alert rules on new items (backlog items only if young enough)
       diff facts: observations from new items vs the ledger ─> fact changes
       build alerts ─> noise control ─> outbox (unique dedupe key; one delivery row per channel)
-      record the poll on the feed row, with its next poll time
+      record the poll on the feed row, with its next poll time (polling: interval, server
+      hints, adaptive rate, spreading; backoff after failures)
     wake the dispatcher, which sends what the outbox holds
 
 Everything that decides something is in a pure stage (``match``, ``facts``, ``alerts``,
@@ -26,7 +27,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from collections.abc import Awaitable, Callable, Sequence
 
 from . import noise, polling
@@ -46,7 +47,8 @@ ParseFn = Callable[[bytes, str, str], Awaitable[ParsedFeed]]
 
 class FetchFn(Protocol):
     async def __call__(self, url: str, *, etag: str | None, last_modified: str | None,
-                       headers: tuple[tuple[str, str], ...], user_agent: str | None) -> Fetched | NotModified: ...
+                       headers: tuple[tuple[str, str], ...], user_agent: str | None,
+                       proxy: str | None = None) -> Fetched | NotModified: ...
 
 
 @dataclass
@@ -80,45 +82,62 @@ async def check_feed(svc: Services, ruleset: Ruleset, feed: Feed, now: datetime)
     etag, last_modified = (row.etag, row.last_modified) if row else (None, None)
     try:
         result = await svc.fetch(feed.url, etag=etag, last_modified=last_modified, headers=feed.headers,
-                                 user_agent=feed.user_agent)
+                                 user_agent=feed.user_agent, proxy=feed.proxy.reveal() if feed.proxy else None)
     except FetchError as exc:
         return await _failed(svc, feed, now, row.error_streak + 1 if row else 1, f"fetch: {exc}", exc.kind,
-                             retry_after=exc.retry_after, gone=exc.kind == "gone")
+                             retry_after=exc.retry_after, gone=exc.kind == "gone", status=exc.status)
 
+    # nothing new to parse: the last body's hints (its <ttl>) still hold unless the server sent new ones
+    kept_hint = result.max_age if result.max_age is not None else (row.server_hint_s if row else None)
     if isinstance(result, NotModified):
-        next_at = polling.next_success(feed.interval, now, policy=svc.policy, server_hint=result.max_age)
-        await svc.store.call(feeds.record_poll, feed.name, outcome=PollOutcome.NOT_MODIFIED, now=now,
-                             next_poll_at=next_at, reached=True)
-        return PollReport(feed.name, PollOutcome.NOT_MODIFIED, next_at)
+        plan = await svc.store.call(_record_reached, feed, PollOutcome.NOT_MODIFIED, now, kept_hint,
+                                    svc.policy, http_status=304, moved_to=result.moved_to)
+        return PollReport(feed.name, PollOutcome.NOT_MODIFIED, plan.at)
 
     body_hash = hashlib.sha256(result.body).hexdigest()[:32]
     if row is not None and row.first_success_at is not None and row.body_hash == body_hash:
         # the server ignored our validators but sent the same bytes: nothing to parse
-        next_at = polling.next_success(feed.interval, now, policy=svc.policy, server_hint=result.max_age)
-        await svc.store.call(feeds.record_poll, feed.name, outcome=PollOutcome.UNCHANGED, now=now,
-                             next_poll_at=next_at, reached=True, etag=result.etag,
-                             last_modified=result.last_modified, body_hash=body_hash)
-        return PollReport(feed.name, PollOutcome.UNCHANGED, next_at)
+        plan = await svc.store.call(_record_reached, feed, PollOutcome.UNCHANGED, now, kept_hint,
+                                    svc.policy, http_status=200, moved_to=result.moved_to, etag=result.etag,
+                                    last_modified=result.last_modified, body_hash=body_hash)
+        return PollReport(feed.name, PollOutcome.UNCHANGED, plan.at)
 
     try:
         parsed = await svc.parse(result.body, result.url, result.content_type)
     except ParseError as exc:
-        return await _failed(svc, feed, now, row.error_streak + 1 if row else 1, f"parse: {exc}", "parse")
+        return await _failed(svc, feed, now, row.error_streak + 1 if row else 1, f"parse: {exc}", "parse",
+                             status=200)
 
-    hint = max(filter(None, (result.max_age, parsed.ttl)), default=None)
-    next_at = polling.next_success(feed.interval, now, policy=svc.policy, server_hint=hint)
-    report = await svc.store.call(_commit_poll, ruleset, feed, parsed, result, body_hash, now, next_at)
+    report = await svc.store.call(_commit_poll, ruleset, feed, parsed, result, body_hash, now, svc.policy)
     report.warning = parsed.warning
     return report
 
 
 async def _failed(svc: Services, feed: Feed, now: datetime, streak: int, error: str, kind: str, *,
-                  retry_after: float | None = None, gone: bool = False) -> PollReport:
-    next_at = polling.next_failure(feed.interval, streak, now, policy=svc.policy, retry_after=retry_after, gone=gone)
+                  retry_after: float | None = None, gone: bool = False, status: int | None = None) -> PollReport:
+    plan = polling.next_failure(feed.name, feed.cadence, streak, now, policy=svc.policy, retry_after=retry_after,
+                                gone=gone)
     outcome = PollOutcome.GONE if gone else PollOutcome.ERROR
-    await svc.store.call(feeds.record_poll, feed.name, outcome=outcome, now=now, next_poll_at=next_at,
-                         error=error, error_kind=kind)
-    return PollReport(feed.name, outcome, next_at, error=error)
+    await svc.store.call(feeds.record_poll, feed.name, outcome=outcome, now=now, next_poll_at=plan.at,
+                         error=error, error_kind=kind, interval=plan.interval, interval_reason=plan.reason,
+                         http_status=status)
+    return PollReport(feed.name, outcome, plan.at, error=error)
+
+
+def _plan_success(db: Database, feed: Feed, now: datetime, hint: float | None,
+                  policy: polling.PollPolicy) -> polling.NextPoll:
+    """The next poll after a success; an adaptive feed's rate comes from its stored items."""
+    published = items.publication_times(db, feed.name) if feed.adaptive else ()
+    return polling.next_success(feed.name, feed.cadence, now, published=published, server_hint=hint, policy=policy)
+
+
+def _record_reached(db: Database, feed: Feed, outcome: PollOutcome, now: datetime, hint: float | None,
+                    policy: polling.PollPolicy, **recorded: Any) -> polling.NextPoll:
+    """A poll that reached the server and found nothing to parse: plan the next one, record both."""
+    plan = _plan_success(db, feed, now, hint, policy)
+    feeds.record_poll(db, feed.name, outcome=outcome, now=now, next_poll_at=plan.at, reached=True,
+                      interval=plan.interval, interval_reason=plan.reason, server_hint=hint, **recorded)
+    return plan
 
 
 def _young(stored: StoredItem, now: datetime, max_age: float) -> bool:
@@ -137,12 +156,14 @@ class _Fresh:
 
 
 def _store_items(db: Database, feed: Feed, parsed: ParsedFeed, now: datetime) -> _Fresh:
-    """Insert the poll's items; the database says which are new. A feed's first poll is its
-    backlog: those items alert and move facts only when recent enough (``feed.backlog``)."""
+    """Insert the poll's items; the database says which are new and which changed. A feed's
+    first poll is its backlog: those items alert and move facts only when recent enough
+    (``feed.backlog``). Updated items may alert (rules with ``updates: true``); facts move on
+    new items only."""
     row = feeds.feed_row(db, feed.name)
     backlog = row is None or row.first_success_at is None
     new, updated = items.record_items(db, feed.name, parsed.items, now, backlog=backlog)
-    alertable = [s for s in new if not backlog or _young(s, now, feed.backlog.alerts)]
+    alertable = [s for s in new if not backlog or _young(s, now, feed.backlog.alerts)] + updated
     evidence = [s for s in new if not backlog or _young(s, now, feed.backlog.facts)]
     return _Fresh(new, updated, alertable, evidence)
 
@@ -187,20 +208,24 @@ def enqueue_drafts(db: Database, ruleset: Ruleset, drafts: Sequence[AlertDraft],
 
 
 def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed, fetched: Fetched,
-                 body_hash: str, now: datetime, next_at: datetime) -> PollReport:
+                 body_hash: str, now: datetime, policy: polling.PollPolicy) -> PollReport:
     """The poll's one transaction (runs on the database thread)."""
+    hint = max(filter(None, (fetched.max_age, parsed.ttl)), default=None)
     with db.atomic():
         fresh = _store_items(db, feed, parsed, now)
         matches = match_items(ruleset.item_rules, fresh.alertable)
         changes = _update_facts(db, ruleset, fresh.evidence, now)
         queued = _enqueue_alerts(db, ruleset, matches, changes, now)
         outcome = PollOutcome.NEW if fresh.new else PollOutcome.UNCHANGED
-        feeds.record_poll(db, feed.name, outcome=outcome, now=now, next_poll_at=next_at, reached=True,
+        plan = _plan_success(db, feed, now, hint, policy)
+        feeds.record_poll(db, feed.name, outcome=outcome, now=now, next_poll_at=plan.at, reached=True,
                           parsed=True, found_new=bool(fresh.new), etag=fetched.etag,
-                          last_modified=fetched.last_modified, body_hash=body_hash)
+                          last_modified=fetched.last_modified, body_hash=body_hash, interval=plan.interval,
+                          interval_reason=plan.reason, server_hint=hint, http_status=200,
+                          moved_to=fetched.moved_to)
     for change in changes.values():
         event(log, logging.INFO, "fact changed", fact=change.fact, old=change.old, new=change.new,
               feed=feed.name, evidence=len(change.evidence))
-    return PollReport(feed.name, outcome, next_at, new=len(fresh.new), updated=len(fresh.updated),
+    return PollReport(feed.name, outcome, plan.at, new=len(fresh.new), updated=len(fresh.updated),
                       matches=len(matches), fact_changes=[c.fact for c in changes.values()], alerts=queued,
                       matched=dict(Counter(m.rule for m in matches)))

@@ -1,22 +1,31 @@
 """One APScheduler job per feed; each run decides the time of the next one.
 
-Jobs use an interval trigger (the feed's interval) as a safety net, and every run sets the
-job's next run time to what the poll decided (backoff, server hints, jitter), which is also
-stored on the feed row. ``coalesce`` and ``max_instances=1`` mean a feed is never polled twice
-at once and a stalled loop does not cause a burst of catch-up polls; the misfire grace is
-explicit (APScheduler's default of 1 s would silently drop runs after any stall).
+Every job has an interval trigger (the feed's interval) as a safety net, and every run sets the
+job's next run time to what the poll decided (``polling``: server hints, adaptive rate,
+spreading over the interval, backoff), which is also stored on the feed row so a restart picks
+up where the last run left off. APScheduler's own jitter is not used: it only ever delays and
+accumulates; ``polling`` spreads feeds instead.
 
-On reload ``sync`` diffs the wanted feeds against the jobs: new feeds get a job, removed feeds
-lose theirs, feeds whose interval changed are rescheduled, and the others are not touched
-(replacing a job would restart its clock).
+- ``max_instances=1``: a feed is never polled twice at once (a run still going when the next is
+  due makes APScheduler skip that one).
+- ``coalesce=True``: a stalled loop (or a suspended machine) leads to one late poll per feed, not
+  a burst of catch-up polls.
+- ``misfire_grace_time`` is explicit and equals the feed's interval: a poll that is late by less
+  than an interval still runs (once); APScheduler's default of 1 s would silently drop runs
+  after any stall.
+
+On reload ``sync`` diffs the wanted jobs against the running ones: new feeds get a job, removed
+feeds lose theirs, feeds whose schedule changed (``JobSpec.version``) are rescheduled, and the
+others are not touched at all (replacing a job would restart its clock).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, UTC
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,13 +38,22 @@ log = logging.getLogger(__name__)
 PollFn = Callable[[str], Awaitable["datetime | None"]]
 
 
+@dataclass(frozen=True)
+class JobSpec:
+    """What one feed's job should be: its safety-net interval, when to run first (if the job is
+    new or rescheduled), and a version: a job is only touched when its version changes."""
+
+    interval: float
+    first_run: datetime
+    version: Hashable
+
+
 class FeedScheduler:
-    def __init__(self, poll: PollFn, *, misfire_grace: float = 300.0):
+    def __init__(self, poll: PollFn):
         self._poll = poll
-        self._intervals: dict[str, float] = {}
+        self._versions: dict[str, Hashable] = {}
         self._inflight: set[asyncio.Task] = set()
-        self._sched = AsyncIOScheduler(timezone=UTC, job_defaults={
-            "coalesce": True, "max_instances": 1, "misfire_grace_time": int(misfire_grace)})
+        self._sched = AsyncIOScheduler(timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
 
     @property
     def running(self) -> bool:
@@ -45,39 +63,40 @@ class FeedScheduler:
         """Start inside the running event loop."""
         self._sched.start()
 
-    def sync(self, intervals: Mapping[str, float], next_at: Mapping[str, datetime]) -> dict[str, list[str]]:
-        """Make the jobs follow ``intervals`` (feed -> seconds); ``next_at`` gives first run times."""
+    def sync(self, wanted: Mapping[str, JobSpec]) -> dict[str, list[str]]:
+        """Make the jobs follow ``wanted`` (feed name -> JobSpec); returns what changed."""
         added, removed, changed = [], [], []
-        for name in list(self._intervals):
-            if name not in intervals:
+        for name in list(self._versions):
+            if name not in wanted:
                 try:
                     self._sched.remove_job(_job_id(name))
                 except JobLookupError:
                     pass
-                del self._intervals[name]
+                del self._versions[name]
                 removed.append(name)
-        for name, interval in intervals.items():
-            old = self._intervals.get(name)
-            if old is None:
-                self._sched.add_job(self._run, IntervalTrigger(seconds=max(1, interval), timezone=UTC),
-                                    args=[name], id=_job_id(name), name=name, next_run_time=next_at[name],
+        for name, spec in wanted.items():
+            if name not in self._versions:
+                self._sched.add_job(self._run, _trigger(spec.interval), args=[name], id=_job_id(name), name=name,
+                                    next_run_time=spec.first_run, misfire_grace_time=_grace(spec.interval),
                                     replace_existing=True)
                 added.append(name)
-            elif old != interval:
+            elif self._versions[name] != spec.version:
                 job = self._sched.get_job(_job_id(name))
                 if job is not None:
-                    when = job.next_run_time
-                    job.reschedule(IntervalTrigger(seconds=max(1, interval), timezone=UTC))
-                    # keep the pending run if it comes sooner than a whole new interval
-                    if when is not None:
-                        job.modify(next_run_time=min(when, next_at.get(name, when)))
+                    pending = job.next_run_time
+                    job.modify(trigger=_trigger(spec.interval), misfire_grace_time=_grace(spec.interval),
+                               next_run_time=min(pending, spec.first_run) if pending else spec.first_run)
                 changed.append(name)
-            self._intervals[name] = interval
+            self._versions[name] = spec.version
         return {"added": added, "removed": removed, "rescheduled": changed}
 
     def next_run(self, name: str) -> datetime | None:
         job = self._sched.get_job(_job_id(name))
         return job.next_run_time if job is not None else None
+
+    def jobs(self) -> dict[str, datetime | None]:
+        """Every feed's job and its next run time (for status pages and tests)."""
+        return {job.name: job.next_run_time for job in self._sched.get_jobs()}
 
     async def _run(self, name: str) -> None:
         task = asyncio.current_task()
@@ -91,7 +110,7 @@ class FeedScheduler:
         finally:
             if task is not None:
                 self._inflight.discard(task)
-        if next_at is not None and name in self._intervals:
+        if next_at is not None and name in self._versions:
             job = self._sched.get_job(_job_id(name))
             if job is not None:
                 job.modify(next_run_time=next_at)
@@ -109,6 +128,14 @@ class FeedScheduler:
         self._sched.shutdown(wait=False)
         await asyncio.sleep(0)  # shutdown is applied on the next turn of the loop
         return len(pending)
+
+
+def _trigger(interval: float) -> IntervalTrigger:
+    return IntervalTrigger(seconds=max(1.0, interval), timezone=UTC)
+
+
+def _grace(interval: float) -> int:
+    return max(1, int(interval))
 
 
 def _job_id(name: str) -> str:

@@ -10,19 +10,23 @@ import click
 
 from ..app import Watcher
 from ..errors import WatcherError
-from ..timefmt import iso, utcnow
+from ..timefmt import format_duration, iso, utcnow
 from .base import Context, _fail, _store, _table, _when, cli
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Every field of every feed row, as JSON.")
 @click.pass_obj
-def feeds(obj: Context, as_json: bool) -> None:
-    """List feeds with their health: last status, error streak, last success, next poll.
+def feeds(obj: Context, name: str | None, as_json: bool) -> None:
+    """List feeds with their health: last outcome and HTTP status, error streak, the interval in
+    force and why (rules, adaptive, server, backoff, retry-after, gone), last success, next poll.
+    With NAME, every detail of one feed.
 
     \b
     Example:
         watcher feeds
+        watcher feeds kyiv-independent
     """
     from ..store import feeds as feed_table
 
@@ -31,13 +35,37 @@ def feeds(obj: Context, as_json: bool) -> None:
         rows = store.run(feed_table.feed_rows)
     finally:
         store.close()
+    if name is not None:
+        rows = [r for r in rows if r.name == name]
+        if not rows:
+            raise click.ClickException(f'no feed "{name}" in the state database')
     if as_json:
         click.echo(json.dumps([{k: iso(v) if isinstance(v, datetime) else v for k, v in r.__dict__.items()}
                                for r in rows], indent=2))
         return
-    _table([[r.name, r.status or "never polled", r.error_streak, _when(r.last_success_at),
-             _when(r.next_poll_at), (r.error or "")[:60]] for r in rows],
-           ["feed", "status", "errors", "last success", "next poll", "last error"])
+    if name is not None:
+        for key, value in rows[0].__dict__.items():
+            click.echo(f"{key:17s} {_when(value) if isinstance(value, datetime) else _show(value)}")
+        return
+    _table([[r.name, _status(r), r.error_streak, _every(r), _when(r.last_success_at), _when(r.next_poll_at),
+             (r.error or (f"moved permanently to {r.moved_to}" if r.moved_to else ""))[:70]] for r in rows],
+           ["feed", "status", "errors", "every", "last success", "next poll", "last error / note"])
+
+
+def _status(row: Any) -> str:
+    if row.status is None:
+        return "never polled"
+    return f"{row.status} ({row.http_status})" if row.http_status else row.status
+
+
+def _every(row: Any) -> str:
+    if row.interval_s is None:
+        return "-"
+    return f"{format_duration(round(row.interval_s))} {row.interval_reason or ''}".strip()
+
+
+def _show(value: Any) -> str:
+    return "-" if value is None or value == "" else str(value)
 
 
 @cli.group(invoke_without_command=True)

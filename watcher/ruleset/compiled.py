@@ -12,6 +12,7 @@ from datetime import time
 from collections.abc import Mapping
 
 from ..match import ItemRule, Matcher
+from ..polling import Cadence
 
 CONSOLE = "console"  # the built-in channel: alerts printed to the daemon's standard output
 
@@ -54,6 +55,14 @@ class Feed:
     headers: tuple[tuple[str, str], ...] = ()
     user_agent: str | None = None
     backlog: Backlog = Backlog(0, 172800)
+    min_interval: float | None = None
+    max_interval: float | None = None
+    adaptive: bool = False
+    proxy: Secret | None = None     # may carry credentials: never logged
+
+    @property
+    def cadence(self) -> Cadence:
+        return Cadence(self.interval, self.min_interval, self.max_interval, self.adaptive)
 
 
 @dataclass(frozen=True)

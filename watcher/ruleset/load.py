@@ -24,7 +24,7 @@ from ..match import ItemRule, Matcher, compile_term
 from . import compiled as c
 from .problems import problems_from
 from .delivery import alert_noise, channel_options
-from .schema import MatchSpec, RuleFile
+from .schema import MatchSpec, RuleFile, SettingsSpec
 from .yamlsrc import key_position, locate, position, read_yaml
 
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -159,6 +159,7 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
     default_interval = settings.interval if settings else 900.0
     default_backlog = c.Backlog(settings.backlog.alerts, settings.backlog.facts) if settings else c.Backlog(0, 172800)
     give_up = settings.delivery.give_up if settings else None
+    defaults = settings or SettingsSpec()
 
     feeds: dict[str, c.Feed] = {}
     facts: dict[str, c.Fact] = {}
@@ -166,8 +167,13 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
     for src in sources:
         for name, spec in src.model.feeds.items():
             backlog = c.Backlog(spec.backlog.alerts, spec.backlog.facts) if spec.backlog else default_backlog
+            headers, proxy, found = _feed_secrets(src, name, spec, environ)
+            problems += found
             feeds[name] = c.Feed(name, spec.url, spec.interval or default_interval, tuple(spec.tags),
-                                 tuple(spec.headers.items()), spec.user_agent, backlog)
+                                 headers, spec.user_agent or defaults.user_agent, backlog,
+                                 min_interval=_first(spec.min_interval, defaults.min_interval),
+                                 max_interval=_first(spec.max_interval, defaults.max_interval),
+                                 adaptive=_first(spec.adaptive, defaults.adaptive), proxy=proxy)
         for name, spec in src.model.facts.items():
             fact_problems = _check_fact_values(src, name, spec)
             problems += fact_problems
@@ -238,7 +244,8 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                 alerts[spec.name] = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity,
                                                 spec.title, spec.body, **alert_noise(spec))
                 item_rules.append(ItemRule(spec.name, compile_matcher(on.items),
-                                           frozenset(selected) if selected is not None else None))
+                                           frozenset(selected) if selected is not None else None,
+                                           updates=on.updates))
     ruleset = c.Ruleset(feeds, facts, alerts, tuple(item_rules), channels, digest, files)
     return ruleset, problems
 
@@ -266,6 +273,41 @@ def _check_fact_values(src: _Source, name: str, spec: Any) -> list[Problem]:
             problems.append(Problem(src.display, line, col, f'signals[{i}].value: "{signal.value}" is not one '
                                     f"of the values{_suggest(signal.value, values)}", owner))
     return problems
+
+
+def _first(value: Any, default: Any) -> Any:
+    return default if value is None else value
+
+
+def _feed_env(src: _Source, name: str, loc: tuple[str, ...], written: str,
+              environ: Mapping[str, str]) -> tuple[str, Problem | None]:
+    """A feed setting with ``${VAR}`` (or ``${VAR:-default}``) taken from the environment."""
+    missing = [m.group(1) for m in _ENV.finditer(written) if not environ.get(m.group(1)) and m.group(2) is None]
+    if missing:
+        line, col = locate(src.data, ("feeds", name, *loc))
+        return "", Problem(src.display, line, col, f"{'.'.join(loc)}: the environment variable {missing[0]} "
+                           "is not set", f'feed "{name}"')
+    return _ENV.sub(lambda m: environ.get(m.group(1)) or (m.group(2) or ""), written), None
+
+
+def _feed_secrets(src: _Source, name: str, spec: Any,
+                  environ: Mapping[str, str]) -> tuple[tuple[tuple[str, str], ...], c.Secret | None, list[Problem]]:
+    """A feed's headers and proxy, expanded from the environment (they may carry credentials)."""
+    problems: list[Problem] = []
+    headers = []
+    for key, value in spec.headers.items():
+        expanded, problem = _feed_env(src, name, ("headers", key), value, environ)
+        headers.append((key, expanded))
+        problems += [problem] if problem else []
+    proxy = None
+    if spec.proxy is not None:
+        url, problem = _feed_env(src, name, ("proxy",), spec.proxy, environ)
+        if problem is None and not re.match(r"^https?://[^\s/?#]+", url.strip()):
+            line, col = locate(src.data, ("feeds", name, "proxy"))
+            problem = Problem(src.display, line, col, "proxy: not an http:// or https:// address", f'feed "{name}"')
+        problems += [problem] if problem else []
+        proxy = c.Secret(url.strip())
+    return tuple(headers), proxy, problems
 
 
 def _channel(src: _Source, name: str, written: str, environ: Mapping[str, str],

@@ -116,6 +116,11 @@ class DeliverySettings(Strict):
 class SettingsSpec(Strict):
     interval: Duration = Field(900, description="Default time between two polls of a feed.")
     backlog: Backlog = Field(default_factory=Backlog)
+    user_agent: str | None = Field(None, description="Replaces watcher's User-Agent for every feed (e.g. to add "
+                                   "a contact address); a feed's own user_agent wins.")
+    adaptive: bool = Field(False, description="Default for feeds' `adaptive`.")
+    min_interval: Duration | None = Field(None, description="Default for feeds' `min_interval`.")
+    max_interval: Duration | None = Field(None, description="Default for feeds' `max_interval`.")
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
 
@@ -123,9 +128,30 @@ class FeedSpec(Strict):
     url: str = Field(description="The feed's address (http or https).")
     interval: Duration | None = Field(None, description="Time between polls; default: settings.interval.")
     tags: list[Name] = Field(default_factory=list, description="Labels an alert rule can select feeds by.")
-    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP request headers.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP request headers; ${VAR} in a "
+                                    "value is taken from the environment.")
     user_agent: str | None = Field(None, description="Replaces watcher's User-Agent for this feed.")
     backlog: Backlog | None = None
+    adaptive: bool | None = Field(None, description="Follow how often the feed publishes, within "
+                                  "min_interval..max_interval; default: settings.adaptive.")
+    min_interval: Duration | None = Field(None, description="Shortest adaptive interval; default: interval / 4.")
+    max_interval: Duration | None = Field(None, description="Longest interval, adaptive or stretched by the "
+                                          "server's ttl/max-age/Expires; default: interval x 4 (adaptive), 6h.")
+    proxy: str | None = Field(None, description="An http:// or https:// proxy for this feed; ${VAR} is "
+                              "taken from the environment.")
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(https?://\S+|\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\})$", value):
+            raise ValueError("a proxy is an http:// or https:// address, or ${VAR}")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> FeedSpec:
+        if self.min_interval is not None and self.max_interval is not None and self.min_interval > self.max_interval:
+            raise ValueError("min_interval is longer than max_interval")
+        return self
 
     @field_validator("url")
     @classmethod
@@ -172,6 +198,7 @@ class AlertOn(Strict):
     feeds: list[Name] | None = Field(None, description="Only items from these feeds (or feeds with these tags).")
     feed_down: Duration | None = Field(None, description="Fire when a feed has failed for this long, and again "
                                        "when it recovers (with `feeds`: only those feeds or tags).")
+    updates: bool = Field(False, description="Also fire when a known item's title or text changes.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AlertOn:
@@ -183,6 +210,8 @@ class AlertOn(Strict):
             raise ValueError("`to` only applies to `on: {fact: ...}`")
         if self.feeds is not None and self.items is None and self.feed_down is None:
             raise ValueError("`feeds` only applies to `on: {items: ...}` and `on: {feed_down: ...}`")
+        if self.updates and self.items is None:
+            raise ValueError("`updates` only applies to `on: {items: ...}`")
         return self
 
 

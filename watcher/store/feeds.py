@@ -30,14 +30,27 @@ class FeedRow:
     first_success_at: datetime | None = None
     next_poll_at: datetime | None = None
     removed_at: datetime | None = None
+    interval_s: float | None = None       # the wait chosen after the last poll (before spreading)
+    interval_reason: str | None = None    # rules, adaptive, server, backoff, retry-after, gone
+    server_hint_s: float | None = None    # the server's lower bound (ttl, max-age, Expires)
+    http_status: int | None = None        # of the last answer
+    moved_to: str | None = None           # where a permanent redirect points
+    last_error_at: datetime | None = None
+
+    _TIMES = ("last_poll_at", "last_success_at", "last_new_at", "first_success_at", "next_poll_at", "removed_at",
+              "last_error_at")
+    _PLAIN = ("name", "url", "etag", "last_modified", "body_hash", "status", "error", "error_kind", "error_streak",
+              "polls", "interval_s", "interval_reason", "server_hint_s", "http_status", "moved_to")
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> FeedRow:
-        times = {k: parse_iso(row[k]) for k in ("last_poll_at", "last_success_at", "last_new_at",
-                                                 "first_success_at", "next_poll_at", "removed_at")}
-        plain = {k: row[k] for k in ("name", "url", "etag", "last_modified", "body_hash", "status", "error",
-                                     "error_kind", "error_streak", "polls")}
+        times = {k: parse_iso(row[k]) for k in cls._TIMES}
+        plain = {k: row[k] for k in cls._PLAIN}
         return cls(**plain, **times)
+
+    @property
+    def failing(self) -> bool:
+        return self.error_streak > 0
 
 
 def sync_feeds(db: Database, feeds: Mapping[str, str], now: datetime) -> None:
@@ -77,14 +90,22 @@ def feed_rows(db: Database, *, include_removed: bool = False) -> list[FeedRow]:
 def record_poll(db: Database, name: str, *, outcome: str, now: datetime, next_poll_at: datetime,
                 error: str | None = None, error_kind: str | None = None, etag: str | None = None,
                 last_modified: str | None = None, body_hash: str | None = None,
-                reached: bool = False, parsed: bool = False, found_new: bool = False) -> None:
+                reached: bool = False, parsed: bool = False, found_new: bool = False,
+                interval: float | None = None, interval_reason: str | None = None,
+                server_hint: float | None = None, http_status: int | None = None,
+                moved_to: str | None = None) -> None:
     """Write the outcome of one poll. ``reached``: the server answered 200/304;
-    ``parsed``: a body was parsed (the first one ends the feed's backlog)."""
-    sets = ["status = ?", "polls = polls + 1", "last_poll_at = ?", "next_poll_at = ?"]
-    args: list[Any] = [outcome, iso(now), iso(next_poll_at)]
+    ``parsed``: a body was parsed (the first one ends the feed's backlog); ``moved_to``: the
+    target of a permanent redirect (cleared by a poll that was not redirected)."""
+    sets = ["status = ?", "polls = polls + 1", "last_poll_at = ?", "next_poll_at = ?", "interval_s = ?",
+            "interval_reason = ?", "http_status = ?"]
+    args: list[Any] = [outcome, iso(now), iso(next_poll_at), interval, interval_reason, http_status]
+    if reached:
+        sets += ["server_hint_s = ?", "moved_to = ?"]
+        args += [server_hint, moved_to]
     if error is not None:
-        sets += ["error = ?", "error_kind = ?", "error_streak = error_streak + 1"]
-        args += [error, error_kind]
+        sets += ["error = ?", "error_kind = ?", "error_streak = error_streak + 1", "last_error_at = ?"]
+        args += [error, error_kind, iso(now)]
     else:
         sets += ["error = NULL", "error_kind = NULL", "error_streak = 0"]
     if reached:

@@ -160,6 +160,33 @@ def m030_delivery_noise_control(db: Database) -> None:
     )""")
     db.execute("CREATE INDEX silences_ends ON silences(ends_at)")
 
+@migrations()
+def m010_polling(db: Database) -> None:
+    """How each feed is polled (effective interval and why, the server's lower bound, the last
+    HTTP status, a permanent redirect) and what groups items into stories across feeds."""
+    for column, kind in (("interval_s", "REAL"),        # the wait chosen after the last poll, before spreading
+                         ("interval_reason", "TEXT"),   # rules, adaptive, server, backoff, retry-after, gone
+                         ("server_hint_s", "REAL"),     # ttl / max-age / Expires of the last answer
+                         ("http_status", "INTEGER"),    # of the last answer (200, 304, 429, ...)
+                         ("moved_to", "TEXT"),          # a permanent redirect's target: update the rules
+                         ("last_error_at", "TEXT")):
+        db.execute(f"ALTER TABLE feeds ADD COLUMN {column} {kind}")
+    db.execute("CREATE INDEX items_feed ON items(feed)")        # (feed, rowid): a feed's latest items
+    # Marks a story can be recognised by in another feed (identity.story_marks): its canonical
+    # link (l:), its normalised title (t:) and the smallest hashes of its text's word pairs (m:),
+    # with the text's whole sketch to confirm a near-duplicate. No foreign key, so deleting old
+    # items never trips on them; a mark whose item is gone still names its story.
+    db.execute("""
+    CREATE TABLE story_marks (
+        mark TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        item_id INTEGER NOT NULL,
+        story TEXT NOT NULL,
+        feed TEXT NOT NULL,
+        sketch BLOB NOT NULL DEFAULT x'',  -- the text's signature (identity.SKETCH_BYTES), on text marks only
+        PRIMARY KEY (mark, seen_at, item_id)
+    ) WITHOUT ROWID""")
+
 
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; returns the names applied."""
