@@ -221,3 +221,32 @@ def test_every_corpus_file_through_the_daemon(tmp_path, feed_server):
     assert sum(r.new for r in reports) > 1000
     assert all(r.outcome.value in ("not_modified", "error") for r in again)
 
+
+
+@pytest.mark.slow
+def test_slow_and_failing_feeds_do_not_hold_up_a_healthy_one(tmp_path, feed_server):
+    """The daemon as a subprocess: hostile feeds on short intervals beside a healthy one."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    urls = _serve_hostile(feed_server)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    feeds = "\n".join(f"  {name}:\n    url: {url}\n    interval: {2 if name == 'healthy' else 3}"
+                      for name, url in urls.items())
+    write_rules(rules, f"settings:\n  interval: 2\nfeeds:\n{feeds}\n")
+    env = {**os.environ, "WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db")}
+    command = [sys.executable, "-m", "watcher", "run", "--parse-workers", "1", "--http", "off"]
+    daemon = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while feed_server.count("/healthy") < 5 and time.monotonic() < deadline and daemon.poll() is None:
+            time.sleep(0.5)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        out, err = daemon.communicate(timeout=60)
+    assert daemon.returncode == 0, err[-3000:]
+    assert feed_server.count("/healthy") >= 5, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]

@@ -104,6 +104,11 @@ class FeedScheduler:
             self._inflight.add(task)
         try:
             next_at = await self._poll(name)
+        except asyncio.CancelledError:
+            # cut off by a stop after the drain: its transaction never committed, so the next
+            # start polls the feed again; a traceback here would only alarm the operator
+            event(log, logging.WARNING, "poll cut off by the stop", feed=name)
+            return
         except Exception:
             log.exception("poll crashed feed=%s", name)
             return
