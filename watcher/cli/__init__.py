@@ -1,13 +1,13 @@
 """The ``watcher`` command: a thin layer over ``Watcher`` and the store. Signals are handled here.
 
-One module per group of commands (``daemon``, ``rules``, ``state``, ``outbox``), all registered
+One module per group of commands (``daemon``, ``rules``, ``state``, ``facts``, ``outbox``), all registered
 on the group in ``base``. Every command's help ends with an example; ``tests/test_docs.py``
 checks that each command is in the README.
 """
 
 from __future__ import annotations
 
-from . import daemon, outbox, rules, state  # noqa: F401  (registers the commands)
+from . import daemon, facts, outbox, rules, state  # noqa: F401  (registers the commands)
 from .base import cli
 
 

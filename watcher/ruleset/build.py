@@ -100,25 +100,29 @@ class _Context:
 
 
 def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: Mapping[str, str],
-                  check_url: UrlCheck | None, files: tuple[str, ...]) -> tuple[c.Ruleset, list[Problem]]:
+                  check_url: UrlCheck | None, files: tuple[str, ...], *,
+                  channels: bool = True) -> tuple[c.Ruleset, list[Problem]]:
     problems: list[Problem] = []
     settings = next((s.model.settings for s in sources if s.model.settings is not None), None)
     default_interval = settings.interval if settings else 900.0
     default_backlog = c.Backlog(settings.backlog.alerts, settings.backlog.facts) if settings else c.Backlog(0, 172800)
 
     feeds: dict[str, c.Feed] = {}
-    channels: dict[str, c.Channel] = {}
+    built: dict[str, c.Channel] = {}
     for src in sources:
         for name, spec in src.model.feeds.items():
             backlog = c.Backlog(spec.backlog.alerts, spec.backlog.facts) if spec.backlog else default_backlog
             feeds[name] = c.Feed(name, spec.url, spec.interval or default_interval, tuple(spec.tags),
                                  tuple(spec.headers.items()), spec.user_agent, backlog)
         for name, spec in src.model.channels.items():
+            if not channels:
+                built[name] = c.Channel(name, c.Secret(""), spec.url)
+                continue
             channel, problem = _channel(src, name, spec.url, environ, check_url)
             if problem:
                 problems.append(problem)
             else:
-                channels[name] = channel
+                built[name] = channel
     tags: dict[str, set[str]] = {}
     for feed in feeds.values():
         for tag in feed.tags:
@@ -141,7 +145,7 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
             alerts[spec.name] = rule
             if item_rule is not None:
                 item_rules.append(item_rule)
-    return c.Ruleset(feeds, facts, alerts, tuple(item_rules), channels, digest, files), problems
+    return c.Ruleset(feeds, facts, alerts, tuple(item_rules), built, digest, files), problems
 
 
 def _problem(ctx: _Context, src: Source, loc: tuple[Any, ...], message: str, owner: str) -> None:
@@ -185,10 +189,10 @@ def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
                 selected.add(name)
             elif name in ctx.tags:
                 selected |= ctx.tags[name]
-            else:
+            elif ("feed", name) not in ctx.merged.origins:  # a broken feed is reported once, where it is
+                known = sorted(set(ctx.merged.names("feed")) | set(ctx.tags))
                 _problem(ctx, src, ("alerts", row, "on", "feeds", k),
-                         f'on.feeds: no feed or feed tag is called "{name}"'
-                         f"{suggest(name, sorted(set(ctx.feeds) | set(ctx.tags)))}", owner)
+                         f'on.feeds: no feed or feed tag is called "{name}"{suggest(name, known)}', owner)
     assert on.items is not None
     rule = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity, spec.title, spec.body)
     return rule, ItemRule(spec.name, compile_matcher(on.items), frozenset(selected) if selected is not None else None)

@@ -32,8 +32,11 @@ def rule_files(folder: Path) -> list[Path]:
 
 
 def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
-               check_url: UrlCheck | None = None) -> c.Ruleset:
-    """Load and compile every rule file under ``folder``; raise ``RuleError`` listing all problems."""
+               check_url: UrlCheck | None = None, channels: bool = True) -> c.Ruleset:
+    """Load and compile every rule file under ``folder``; raise ``RuleError`` listing all problems.
+
+    With ``channels=False`` channel URLs are neither expanded nor checked (for tools that send
+    nothing, such as `watcher explain` and `watcher backtest`, which then need no secrets)."""
     folder = Path(folder)
     environ = os.environ if environ is None else environ
     if not folder.is_dir():
@@ -64,7 +67,7 @@ def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
     merged = merge(sources)
     problems += merged.problems
     ruleset, found = build_ruleset(sources, merged, digest.hexdigest()[:12], environ, check_url,
-                                   tuple(_display(p) for p in paths))
+                                   tuple(_display(p) for p in paths), channels=channels)
     problems += found
     if problems:
         raise RuleError(problems)

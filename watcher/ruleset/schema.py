@@ -238,3 +238,12 @@ class RuleFile(Strict):
     facts: dict[Name, FactSpec] = Field(default_factory=dict)
     alerts: list[AlertSpec] = Field(default_factory=list)
     channels: dict[Name, ChannelValue] = Field(default_factory=dict)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a rule file, for editors (``watcher schema``; committed as
+    ``rules/watcher.schema.json``)."""
+    document = RuleFile.model_json_schema(mode="validation")
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = "watcher rule file"
+    return document

@@ -57,10 +57,10 @@ class Term(Strict):
             re.compile(probe)
         except re.error as exc:
             where = f" at position {exc.pos}" if exc.pos is not None else ""
-            raise ValueError(f"the pattern {value!r} is not a valid regular expression: {exc.msg}{where}") from None
+            raise ValueError(f"the pattern '{value}' is not a valid regular expression: {exc.msg}{where}") from None
         refused = redos.check(probe)
         if refused:
-            raise ValueError(f"the pattern {value!r} could stall matching: {refused}")
+            raise ValueError(f"the pattern '{value}' could stall matching: {refused}")
         return value
 
     @model_validator(mode="after")

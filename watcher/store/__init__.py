@@ -8,6 +8,7 @@ Every function takes the ``Database`` first so it can run inside ``Store.call``.
 from sqlite_utils import Database
 
 from . import feeds, items, ledger, observations, outbox
-from .db import StateLock, Store, open_database
+from .db import StateLock, Store, open_database, open_readonly
 
-__all__ = ["Database", "StateLock", "Store", "feeds", "items", "ledger", "observations", "open_database", "outbox"]
+__all__ = ["Database", "StateLock", "Store", "feeds", "items", "ledger", "observations", "open_database",
+           "open_readonly", "outbox"]
