@@ -54,7 +54,8 @@ def explain_item(ruleset: Ruleset, stored: StoredItem,
                                   rule.matcher.explain(view)) for rule in ruleset.item_rules)
     signals = []
     for fact in ruleset.facts.values():
-        current = (states or {}).get(fact.name)
+        state = (states or {}).get(fact.name)
+        current = state.value if state is not None else fact.known  # no ledger yet: the rules' known value
         for signal in fact.signals:
             report = signal.matcher.explain(view)
             value, outcome = None, report.reason
@@ -75,11 +76,9 @@ def explain_item(ruleset: Ruleset, stored: StoredItem,
     return ItemExplanation(stored, rules, tuple(signals))
 
 
-def _meaning(fact: Fact, current: FactState | None, value: str, backwards: bool, stored: StoredItem) -> str:
-    if current is None:
-        return f"evidence for {fact.display(value)}"
-    kind = role(fact, current.value, Observation(fact.name, value, stored, (), 0, backwards=backwards))
-    now = fact.display(current.value)
+def _meaning(fact: Fact, current: str, value: str, backwards: bool, stored: StoredItem) -> str:
+    kind = role(fact, current, Observation(fact.name, value, stored, (), 0, backwards=backwards))
+    now = fact.display(current)
     return {
         "confirms": f"confirms the current value ({now})",
         "stale": f"old news: {fact.display(value)} is an earlier stage than {now}",

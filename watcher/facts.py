@@ -146,6 +146,8 @@ def weigh(fact: Fact, state: FactState, stored: Sequence[Observation], new: Sequ
             continue
         now_role = role(fact, current, group[0]) if target is not None else roles[key]
         for o in group:
+            if o.state in (S.APPLIED, S.CONFIRMED):
+                continue  # settled: they stay what they were when they were weighed
             if now_role == "confirms":
                 mark(o, S.CONFIRMED)
             elif now_role == "stale":
