@@ -215,14 +215,14 @@ class Matcher:
             return "matched"
         for t in terms:
             if t.group == "all" and not t.hits:
-                return f"`all` term {t.source!r} {_why_not(t)}"
+                return f"`all` term '{t.source}' {_why_not(t)}"
         anys = [t for t in terms if t.group == "any"]
         if anys and not any(t.hits for t in anys):
             refused = next((t for t in anys if t.refused), None)
             return f"no `any` term counts{': ' + refused.source + ' ' + _why_not(refused) if refused else ''}"
         blocking = [t.source for t in terms if t.group == "none" and t.hits]
         if blocking:
-            return f"`none` term {blocking[0]!r} is present"
+            return f"`none` term '{blocking[0]}' is present"
         return f"the terms are not all in one {self.within}"
 
 
