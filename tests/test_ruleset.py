@@ -184,3 +184,22 @@ def test_the_json_schema_refuses_what_the_loader_refuses():
     schema = json.loads((ROOT / "rules" / "watcher.schema.json").read_text())
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"feeds": {"wire": {"url": "https://x.example/", "intervall": "5m"}}}, schema)
+
+
+def test_a_reload_says_by_name_what_was_added_removed_and_changed(rules_dir):
+    write_rules(rules_dir, """\
+        facts:
+          aid: {describe: aid, values: [stalled, passed], known: stalled,
+                signals: [{value: passed, match: {all: [passes]}}]}
+          funds: {describe: funds, known: low}
+    """)
+    before = load_rules(rules_dir, environ={})
+    write_rules(rules_dir, """\
+        facts:
+          aid: {describe: aid, values: [stalled, passed], known: stalled,
+                signals: [{value: passed, match: {all: [passes], within: sentence}}]}
+          chair: {describe: chair, known: Jack Reed}
+    """)
+    after = load_rules(rules_dir, environ={})
+    assert after.diff(before) == {"facts_added": ["chair"], "facts_removed": ["funds"], "facts_changed": ["aid"]}
+    assert after.diff(after) == {}

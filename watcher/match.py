@@ -143,6 +143,8 @@ class Matcher:
         """The match with its regex matches and context, or ``None``."""
         if not self.guards and self.within == "field":
             chosen = self._first_anywhere(view)
+        elif self._first_anywhere(view) is None:
+            return None  # the terms are not all there: no need to read sentences and guards
         else:
             chosen = self._first_usable(view)
         if chosen is None or self._excluded(view):
