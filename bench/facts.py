@@ -29,9 +29,10 @@ from watcher.store import feeds, items, ledger, open_database
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2024, 4, 20, tzinfo=UTC)
-WORDS = ("the of and to in a is that for on said with was as by at from his her it an were are which this be "
-         "has have had not but what all when can there been if more one will would who their so up out about "
-         "officials government minister week city region forces military support funding vote bill").split()
+_COMMON = ("the of and to in a is that for on said with was as by at from his her it an were are which this be "
+           "has have had not but what all when can there been if more one will would who their so up out about "
+           "officials government minister week city region forces military support funding vote bill")
+WORDS = _COMMON.split(" ")
 HOT = ["Senate passes $95 billion aid package for Ukraine, Israel and Taiwan.",
        "Will the Senate pass the Ukraine aid this week?",
        "The House has not passed the Ukraine aid package.",

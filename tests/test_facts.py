@@ -278,3 +278,17 @@ def test_observe_reads_each_signal_once_per_item(tmp_path):
     item = StoredItem(1, "ap", Item(key="k", title="Senate passes Ukraine aid. Biden signs the aid bill", link=None,
                                     summary=""), hours(0))
     assert sorted(o.value for o in observe(ledger.rules.facts, [item])) == ["passed-senate", "signed"]
+
+
+def test_precision_makes_rounded_amounts_one_claim(tmp_path):
+    exact = Ledger(tmp_path / "exact", NUMBERS)
+    exact.poll("ap", "Senate bill: $60.8 billion in aid for Ukraine", hours(0))
+    step = exact.poll("reuters", "House bill: $61 billion in aid for Ukraine", hours(1))
+    assert step.changes == {} and [n.kind for n in step.notices.values()] == ["contradiction", "pending"]
+
+    rounded = Ledger(tmp_path / "rounded", NUMBERS.replace("    unit: USD\n", "    unit: USD\n    precision: 2\n"))
+    rounded.poll("ap", "Senate bill: $60.8 billion in aid for Ukraine", hours(0))
+    (change,) = rounded.poll("reuters", "House bill: $61 billion in aid for Ukraine", hours(1)).changes.values()
+    assert (change.new, change.sources) == ("60800000000", 2)
+    # a later rounding of the same amount is a confirmation, not a change
+    assert rounded.poll("npr", "Congress bill has $61bn of aid for Ukraine", hours(2)).changes == {}

@@ -232,7 +232,7 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
             state = ledger.known_facts(db).get(fact)
             old = state.value if state else spec.known
             observations.supersede(db, fact, now)
-            if old == normal:
+            if spec.key(old) == spec.key(normal):
                 return old, 0
             change = FactChange(fact, old, normal, now, "operator", note=note, rules_hash=ruleset.digest,
                                 old_since=state.since if state else None)
@@ -247,8 +247,8 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
         old, queued = store.run(apply)
     finally:
         store.close()
-    if old == normal:
-        click.echo(f"{fact} is already {spec.display(normal)}; nothing recorded")
+    if old is not None and spec.key(old) == spec.key(normal):
+        click.echo(f"{fact} is already {spec.display(old)}; nothing recorded")
     else:
         click.echo(f"{fact}: {spec.display(old)} -> {spec.display(normal)} "
                    f"(recorded{f'; {queued} alerts queued' if queued else ''})")

@@ -91,6 +91,7 @@ class Fact:
     unit: str | None = None         # number facts
     corroborate: Corroboration = Corroboration()
     regression: Regression = Regression()
+    precision: int | None = None    # number facts: significant digits that make two amounts the same
 
     def __post_init__(self) -> None:
         if not self.kind:
@@ -117,8 +118,16 @@ class Fact:
         return text or None
 
     def key(self, value: str) -> str:
-        """What two values must share to be the same claim (text compares without case)."""
-        return value.casefold() if self.kind == "text" else value
+        """What two values must share to be the same claim: text compares without case, numbers
+        to ``precision`` significant digits when it is set."""
+        if self.kind == "text":
+            return value.casefold()
+        if self.kind == "number" and self.precision:
+            try:
+                return f"{float(value):.{self.precision - 1}e}"
+            except ValueError:
+                return value
+        return value
 
     def display(self, value: str | None) -> str:
         """A value as people read it: ``"61 billion USD"``."""

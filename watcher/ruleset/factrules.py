@@ -54,7 +54,7 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
             signals.append(signal)
     regression = c.Regression(spec.regression.operator, spec.regression.sources, spec.regression.within)
     fact = c.Fact(name, spec.describe, known or spec.known, values, spec.ordered, tuple(signals), kind, spec.unit,
-                  c.Corroboration(policy.sources, policy.within, frozenset(trusted)), regression)
+                  c.Corroboration(policy.sources, policy.within, frozenset(trusted)), regression, spec.precision)
     return fact, problems
 
 

@@ -143,6 +143,9 @@ class FactSpec(Strict):
     ordered: bool = Field(False, description="Values are stages: a report of an earlier stage is old news.")
     unit: str | None = Field(None, description="Number facts: the unit, e.g. USD; amounts in another currency "
                                                "are not evidence.")
+    precision: int | None = Field(None, ge=1, le=15, description="Number facts: compare amounts to this many "
+                                                                 "significant digits (2: $60.8bn and $61bn are the "
+                                                                 "same claim); default: exactly.")
     corroborate: Corroboration | None = Field(None, description="Evidence needed to move the fact; default: "
                                                                 "settings.corroborate.")
     regression: RegressionValue = Field(
@@ -162,6 +165,8 @@ class FactSpec(Strict):
             raise ValueError(f"`values` only applies to status facts, not to kind: {kind}")
         if self.unit is not None and kind != "number":
             raise ValueError("`unit` only applies to kind: number")
+        if self.precision is not None and kind != "number":
+            raise ValueError("`precision` only applies to kind: number")
         return self
 
     @property
