@@ -11,11 +11,68 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .facts import extracted_value, role
-from .match import MatchReport
-from .models import FactState, Observation, StoredItem
+from .match import Found, Matcher, first_in, hit_of
+from .models import FactState, Hit, Observation, StoredItem
+from .text.guards import Cue
 from .ruleset.compiled import Fact, Ruleset
 from .text.view import ItemView
 from .timefmt import format_duration
+
+
+@dataclass(frozen=True)
+class TermReport:
+    group: str                                   # all, any, none
+    source: str
+    hits: tuple[Hit, ...]                        # occurrences that count
+    refused: tuple[tuple[Hit, Cue], ...] = ()    # occurrences a guard refused, with its cue
+
+
+@dataclass(frozen=True)
+class MatchReport:
+    matched: bool
+    reason: str
+    terms: tuple[TermReport, ...]
+    hits: tuple[Hit, ...]
+
+
+def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
+    """Every term of ``matcher`` with where it was found, which occurrences a guard refused and
+    why, and the verdict in words."""
+    scanned = matcher.scan(view)
+    terms = []
+    for group in ("all", "any"):
+        for term in getattr(matcher, group):
+            occs = scanned[term]
+            terms.append(TermReport(group, term.source, tuple(hit_of(term, f, m) for f, m, c in occs if c is None),
+                                    tuple((hit_of(term, f, m), c) for f, m, c in occs if c is not None)))
+    for term in matcher.none:
+        occ = first_in(term, view, matcher.scope)
+        terms.append(TermReport("none", term.source, (hit_of(term, *occ),) if occ else ()))
+    found = matcher.find(view)
+    return MatchReport(found is not None, _reason(matcher, found, terms), tuple(terms), found.hits if found else ())
+
+
+def _reason(matcher: Matcher, found: Found | None, terms: list[TermReport]) -> str:
+    if found is not None:
+        return "matched"
+    for t in terms:
+        if t.group == "all" and not t.hits:
+            return f"`all` term '{t.source}' {_why_not(t)}"
+    anys = [t for t in terms if t.group == "any"]
+    if anys and not any(t.hits for t in anys):
+        refused = next((t for t in anys if t.refused), None)
+        return "no `any` term counts" + (f": '{refused.source}' {_why_not(refused)}" if refused else "")
+    blocking = [t.source for t in terms if t.group == "none" and t.hits]
+    if blocking:
+        return f"`none` term '{blocking[0]}' is present"
+    return f"the terms are not all in one {matcher.within}"
+
+
+def _why_not(report: TermReport) -> str:
+    if not report.refused:
+        return "is not in the text"
+    hit, cue = report.refused[0]
+    return f"is found ({hit.text!r}) but refused by the {cue.guard} guard ({cue.text!r})"
 
 
 @dataclass(frozen=True)
@@ -51,13 +108,13 @@ def explain_item(ruleset: Ruleset, stored: StoredItem,
     """Run every item rule and fact signal on ``stored``, keeping the reasons."""
     view = ItemView(stored.item, stored.feed)
     rules = tuple(RuleExplanation(rule.name, rule.feeds is None or stored.feed in rule.feeds,
-                                  rule.matcher.explain(view)) for rule in ruleset.item_rules)
+                                  explain_matcher(rule.matcher, view)) for rule in ruleset.item_rules)
     signals = []
     for fact in ruleset.facts.values():
         state = (states or {}).get(fact.name)
         current = state.value if state is not None else fact.known  # no ledger yet: the rules' known value
         for signal in fact.signals:
-            report = signal.matcher.explain(view)
+            report = explain_matcher(signal.matcher, view)
             value, outcome = None, report.reason
             if report.matched:
                 found = signal.matcher.find(view)

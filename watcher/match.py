@@ -154,21 +154,21 @@ class Matcher:
     def _first_anywhere(self, view: ItemView) -> list[tuple[CompiledTerm, str, re.Match[str]]] | None:
         chosen = []
         for term in self.all:
-            occ = _first(term, view, self.scope)
+            occ = first_in(term, view, self.scope)
             if occ is None:
                 return None
             chosen.append((term, *occ))
         if self.any:
-            any_hits = [(term, *occ) for term in self.any if (occ := _first(term, view, self.scope))]
+            any_hits = [(term, *occ) for term in self.any if (occ := first_in(term, view, self.scope))]
             if not any_hits:
                 return None
             chosen += any_hits
         return chosen
 
     def _excluded(self, view: ItemView) -> bool:
-        return any(_first(term, view, self.scope) for term in self.none)
+        return any(first_in(term, view, self.scope) for term in self.none)
 
-    def _scan(self, view: ItemView) -> dict[CompiledTerm, list[tuple[str, re.Match[str], Cue | None]]]:
+    def scan(self, view: ItemView) -> dict[CompiledTerm, list[tuple[str, re.Match[str], Cue | None]]]:
         """Every occurrence of the ``all`` and ``any`` terms, with the guard cue that refuses it."""
         found = {term: [(f, m) for f in self.scope for m in term.occurrences(view, f)]
                  for term in (*self.all, *self.any)}
@@ -180,7 +180,7 @@ class Matcher:
                        for f, m in occs] for term, occs in found.items()}
 
     def _usable(self, view: ItemView) -> dict[CompiledTerm, list[_Occ]]:
-        return {term: [(f, m) for f, m, cue in occs if cue is None] for term, occs in self._scan(view).items()}
+        return {term: [(f, m) for f, m, cue in occs if cue is None] for term, occs in self.scan(view).items()}
 
     def _first_usable(self, view: ItemView) -> list[tuple[CompiledTerm, str, re.Match[str]]] | None:
         usable = self._usable(view)
@@ -195,67 +195,12 @@ class Matcher:
                     return chosen
         return None
 
-    def explain(self, item: Item | ItemView, feed: str = "") -> MatchReport:
-        """Every term with where it was found, which occurrences a guard refused and why, and
-        the verdict: what `watcher explain` shows."""
-        view = item if isinstance(item, ItemView) else ItemView(item, feed)
-        scanned = self._scan(view)
-        terms = []
-        for group in ("all", "any"):
-            for term in getattr(self, group):
-                occs = scanned[term]
-                terms.append(TermReport(group, term.source, tuple(_hit(term, f, m) for f, m, c in occs if c is None),
-                                        tuple((_hit(term, f, m), c) for f, m, c in occs if c is not None)))
-        for term in self.none:
-            occ = _first(term, view, self.scope)
-            terms.append(TermReport("none", term.source, (_hit(term, *occ),) if occ else ()))
-        found = self.find(view)
-        return MatchReport(found is not None, self._reason(found, terms), tuple(terms), found.hits if found else ())
 
-    def _reason(self, found: Found | None, terms: list[TermReport]) -> str:
-        if found is not None:
-            return "matched"
-        for t in terms:
-            if t.group == "all" and not t.hits:
-                return f"`all` term '{t.source}' {_why_not(t)}"
-        anys = [t for t in terms if t.group == "any"]
-        if anys and not any(t.hits for t in anys):
-            refused = next((t for t in anys if t.refused), None)
-            return f"no `any` term counts{': ' + refused.source + ' ' + _why_not(refused) if refused else ''}"
-        blocking = [t.source for t in terms if t.group == "none" and t.hits]
-        if blocking:
-            return f"`none` term '{blocking[0]}' is present"
-        return f"the terms are not all in one {self.within}"
-
-
-@dataclass(frozen=True)
-class TermReport:
-    group: str                                   # all, any, none
-    source: str
-    hits: tuple[Hit, ...]                        # occurrences that count
-    refused: tuple[tuple[Hit, Cue], ...] = ()    # occurrences a guard refused, with its cue
-
-
-@dataclass(frozen=True)
-class MatchReport:
-    matched: bool
-    reason: str
-    terms: tuple[TermReport, ...]
-    hits: tuple[Hit, ...]
-
-
-def _why_not(report: TermReport) -> str:
-    if not report.refused:
-        return "is not in the text"
-    hit, cue = report.refused[0]
-    return f"is found ({hit.text!r}) but refused by the {cue.guard} guard ({cue.text!r})"
-
-
-def _hit(term: CompiledTerm, field: str, m: re.Match[str]) -> Hit:
+def hit_of(term: CompiledTerm, field: str, m: re.Match[str]) -> Hit:
     return Hit(term.source, field, m.start(), m.end(), m.group(0))
 
 
-def _first(term: CompiledTerm, view: ItemView, scope: tuple[str, ...]) -> tuple[str, re.Match[str]] | None:
+def first_in(term: CompiledTerm, view: ItemView, scope: tuple[str, ...]) -> tuple[str, re.Match[str]] | None:
     for field in scope:
         found = term.pattern.search(view.text(field))
         if found:
@@ -287,7 +232,7 @@ def _found(view: ItemView, chosen: list[tuple[CompiledTerm, str, re.Match[str]]]
             sentence = view.context(field, m.start())
             if sentence and sentence not in contexts:
                 contexts.append(sentence)
-    return Found(tuple(_hit(t, f, m) for t, f, m in chosen), tuple(m for _, _, m in chosen),
+    return Found(tuple(hit_of(t, f, m) for t, f, m in chosen), tuple(m for _, _, m in chosen),
                  tuple(t for t, _, _ in chosen), " … ".join(contexts) or " … ".join(m.group(0) for *_, m in chosen))
 
 

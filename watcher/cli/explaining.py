@@ -9,8 +9,7 @@ from typing import Any
 import click
 
 from ..errors import WatcherError
-from ..explain import ItemExplanation
-from ..match import MatchReport
+from ..explain import ItemExplanation, MatchReport
 from ..models import Hit, StoredItem
 from ..timefmt import iso, utcnow
 

@@ -42,6 +42,12 @@ def _expiry(rules: Ruleset | None, fact: str, seen: datetime) -> datetime | None
     return seen + timedelta(seconds=spec.corroborate.within) if spec else None
 
 
+def _live(rules: Ruleset | None, fact: str, seen: datetime, now: datetime) -> bool:
+    """Still pending now (the ledger marks it expired at the next poll that weighs the fact)."""
+    until = _expiry(rules, fact, seen)
+    return until is None or until > now
+
+
 @cli.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -79,7 +85,7 @@ def facts(ctx: click.Context, as_json: bool) -> None:
             "pending": [{"value": o.value, "shown": _show(rules, name, o.value), "seen_at": iso(o.seen_at),
                          "expires_at": iso(_expiry(rules, name, o.seen_at)),
                          "evidence": _evidence_json(o.evidence, rules, name)}
-                        for o in reversed(pending) if o.fact == name],
+                        for o in reversed(pending) if o.fact == name and _live(rules, name, o.seen_at, now)],
             "notices": [{"id": n.id, "kind": n.kind, "opened_at": iso(n.opened_at), "expires_at": iso(n.expires_at),
                          "claims": [{"value": v, "shown": _show(rules, name, v), "sources": k} for v, k in n.claims]}
                         for n in notices if n.fact == name],
