@@ -292,3 +292,37 @@ def test_precision_makes_rounded_amounts_one_claim(tmp_path):
     assert (change.new, change.sources) == ("60800000000", 2)
     # a later rounding of the same amount is a confirmation, not a change
     assert rounded.poll("npr", "Congress bill has $61bn of aid for Ukraine", hours(2)).changes == {}
+
+
+def test_notices_fire_the_alert_rules_of_their_event(tmp_path):
+    from watcher.alerts import build_alerts
+
+    rules = AID + """\
+alerts:
+  - name: early
+    on: {fact: aid, event: pending, to: [passed-house]}
+  - name: disputes
+    on: {fact: funds, event: [contradiction, change]}
+  - name: reviews
+    on: {fact: aid, event: review}
+"""
+    ledger = Ledger(tmp_path / "rules", rules)
+
+    def titles(step):
+        return [d.title for d in build_alerts(ledger.rules, [], step.changes, notices=step.notices)]
+
+    assert titles(ledger.poll("ap", SENATE, hours(0))) == []                        # pending, but not to house
+    assert titles(ledger.poll("ap", "House passes Ukraine aid", hours(1))) == [
+        "US aid package for Ukraine: unconfirmed report of passed-house"]
+    assert titles(ledger.poll("ap", "Ukraine funds depleted", hours(2))) == []
+    assert titles(ledger.poll("npr", "Ukraine funds depleted, Pentagon says", hours(3))) == [
+        "existing US funds for Ukraine: available → depleted"]
+    step = ledger.poll("bbc", "Ukraine funds replenished", hours(4))
+    (draft,) = build_alerts(ledger.rules, [], step.changes, notices=step.notices)
+    assert draft.title == "existing US funds for Ukraine: sources disagree (depleted / replenished)"
+    assert draft.dedupe_key.startswith("contradiction:disputes:")
+    assert "- depleted: 2 independent sources" in draft.text and "Ukraine funds replenished (bbc)" in draft.text
+    ledger.poll("reuters", "Senate approves Ukraine aid", hours(5))
+    ledger.poll("ap", "Speaker blocks Ukraine aid in the House", hours(6))
+    step = ledger.poll("npr", "House Republicans block Ukraine aid", hours(7))
+    assert titles(step) == ["US aid package for Ukraine: blocked reported, needs review"]

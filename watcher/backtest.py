@@ -22,6 +22,7 @@ from .models import AlertDraft, FactChange, FactNotice, StoredItem
 from .pipeline import _update_facts, _young
 from .ruleset.compiled import Backlog, Ruleset
 from .store import Database, feeds, items, ledger, open_database, outbox
+from .timefmt import utcnow
 
 _DEFAULT_BACKLOG = Backlog(0, 172800)
 
@@ -42,7 +43,7 @@ def backtest(ruleset: Ruleset, live: Database, *, since: datetime | None = None,
     """Replay the items first seen in ``[since, until)``; ``start_from`` is ``rules`` (the
     candidate's ``known`` values) or ``ledger`` (the live ledger's values at ``since``)."""
     stored = [s for s in items.iter_items(live, since=since) if until is None or s.first_seen_at < until]
-    start_at = since or (stored[0].first_seen_at if stored else datetime.now().astimezone())
+    start_at = since or (stored[0].first_seen_at if stored else utcnow())
     start = _start_values(ruleset, live, since, start_from)
     scratch = open_database(":memory:")
     try:
