@@ -47,13 +47,13 @@ def _sentence(rng: random.Random) -> str:
     return " ".join(words).capitalize() + "."
 
 
-def _items(n: int, seed: int = 7) -> list[StoredItem]:
+def _items(n: int, seed: int = 7, hot_share: float = 0.05) -> list[StoredItem]:
     rng = random.Random(seed)
     out = []
     for i in range(n):
         title = " ".join(rng.choices(WORDS, k=rng.randint(6, 12))).capitalize()
         body = [_sentence(rng) for _ in range(rng.randint(3, 8))]
-        if rng.random() < 0.05:
+        if rng.random() < hot_share:
             hot = rng.choice(HOT)
             title = hot.rstrip(".")
             body.insert(rng.randint(0, len(body)), hot)
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ruleset = load_rules(ROOT / "rules", channels=False)
     news = _items(args.items)
+    hot = _items(max(100, args.items // 10), seed=8, hot_share=1.0)
     hostile = _hostile(50)
     plain = _unguarded(ruleset)
     signals = sum(len(f.signals) for f in ruleset.facts.values())
@@ -124,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     guarded = _time(lambda: observe(ruleset.facts, news), args.reps) / len(news)
     bare = _time(lambda: observe(plain, news), args.reps) / len(news)
     rules = _time(lambda: match_items(ruleset.item_rules, news), args.reps) / len(news)
+    hot_guarded = _time(lambda: observe(ruleset.facts, hot), args.reps) / len(hot)
+    hot_bare = _time(lambda: observe(plain, hot), args.reps) / len(hot)
     worst = _time(lambda: observe(ruleset.facts, hostile), max(1, args.reps // 2)) / len(hostile)
     step = _fact_step(ruleset, news, polls=50)
 
@@ -131,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
           f"items (5% carry a report, a question, a denial, an argument...), median of {args.reps}")
     print(f"  signals, guarded + sentence scope : {guarded * 1e6:8.1f} us/item")
     print(f"  signals, no guards, field scope   : {bare * 1e6:8.1f} us/item   (guards cost x{guarded / bare:.2f})")
+    print(f"  signals on items that all carry one: {hot_guarded * 1e6:8.1f} us/item guarded, "
+          f"{hot_bare * 1e6:.1f} bare (x{hot_guarded / hot_bare:.2f})")
     print(f"  item rules                        : {rules * 1e6:8.1f} us/item")
     print(f"  signals on hostile 20,000-char text: {worst * 1e3:8.2f} ms/item  (x{worst / guarded:.0f} ordinary news)")
     print(f"  fact step per poll of {len(news) // 50} items   : {step * 1e3:8.2f} ms (observe, weigh, store)")
