@@ -154,8 +154,8 @@ def weigh(fact: Fact, state: FactState, stored: Sequence[Observation], new: Sequ
                 mark(o, S.STALE)
             elif o.state == S.NEW:
                 mark(o, S.PENDING)
-    if change is not None:
-        notices = tuple(n for n in notices if n.kind != "pending")
+    if target is not None:  # the value that won at once is news, not a pending report
+        notices = tuple(n for n in notices if not (n.kind == "pending" and fact.key(n.values[0][0]) == target))
     return Verdict(fact.name, change, tuple(changed.values()), notices)
 
 
