@@ -182,8 +182,12 @@ def test_the_json_schema_refuses_what_the_loader_refuses():
     import jsonschema
 
     schema = json.loads((ROOT / "rules" / "watcher.schema.json").read_text())
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"feeds": {"wire": {"url": "https://x.example/", "intervall": "5m"}}}, schema)
+    for wrong in ({"feeds": {"wire": {"url": "https://x.example/", "intervall": "5m"}}},
+                  {"facts": {"n": {"describe": "n", "known": "1", "signals": [{"value": "2", "extract": "{number}"}]}}},
+                  {"alerts": [{"name": "a", "on": {"fact": "n", "items": {"all": ["x"]}}}]},
+                  {"alerts": [{"name": "a", "on": {"items": {"all": [{"words": "x", "regex": "y"}]}}}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(wrong, schema)
 
 
 def test_a_reload_says_by_name_what_was_added_removed_and_changed(rules_dir):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from ..templates import check_template
 from ..timefmt import parse_duration
@@ -115,6 +115,9 @@ class Signal(Strict):
     """Items matching ``match`` are evidence that the fact now has ``value`` (or the value
     ``extract`` reads from the text)."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True,
+                              json_schema_extra={"oneOf": [{"required": ["value"]}, {"required": ["extract"]}]})
+
     value: Value | None = Field(None, description="The value this signal supports.")
     extract: TermValue | None = Field(
         None, description="Read the value from the text: a pattern with {amount}, {number} or {name}, or a "
@@ -186,6 +189,9 @@ FactEvents = Annotated[list[FactEvent], BeforeValidator(_listed, json_schema_inp
 
 class AlertOn(Strict):
     """What fires the alert: a change of a fact, or a new item matching."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True,
+                              json_schema_extra={"oneOf": [{"required": ["fact"]}, {"required": ["items"]}]})
 
     fact: Name | None = Field(None, description="Fire when this fact changes (or on another `event` of it).")
     event: FactEvents = Field(

@@ -38,6 +38,10 @@ class Term(Strict):
     a number and a capitalised name (see ``extract``).
     """
 
+    # for editors: exactly one of the two forms (the validator below says so to the loader)
+    model_config = ConfigDict(extra="forbid", frozen=True,
+                              json_schema_extra={"oneOf": [{"required": ["words"]}, {"required": ["regex"]}]})
+
     words: str | None = Field(None, description="A pattern of words: whole words, any case, regex syntax allowed.")
     regex: str | None = Field(None, description="A Python regular expression, matched as written (no word "
                                                  "boundaries added).")
