@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import string
+from functools import lru_cache
 from typing import Any
 
 from re import _constants as sre_c, _parser as sre_parse  # type: ignore[attr-defined]
@@ -38,6 +39,7 @@ _CATEGORIES = {
 }
 
 
+@lru_cache(maxsize=4096)  # a rule file is validated entry by entry and then whole: each term twice
 def check(regex: str, *, ignore_case: bool = True) -> str | None:
     """Why ``regex`` is refused (a sentence for the rule author), or ``None`` if it is safe."""
     try:
