@@ -326,3 +326,14 @@ alerts:
     ledger.poll("ap", "Speaker blocks Ukraine aid in the House", hours(6))
     step = ledger.poll("npr", "House Republicans block Ukraine aid", hours(7))
     assert titles(step) == ["US aid package for Ukraine: blocked reported, needs review"]
+
+
+def test_a_signal_can_be_limited_to_some_feeds(tmp_path):
+    rules = AID.replace("""      - value: replenished
+        match: {all: [funds], any: [replenished], scope: [title]}""", """      - value: replenished
+        feeds: [public]
+        match: {all: [funds], any: [replenished], scope: [title]}""")
+    ledger = Ledger(tmp_path / "rules", rules)
+    ledger.poll("ap", "Ukraine funds replenished", hours(0))          # not a public feed: not evidence
+    ledger.poll("npr", "Ukraine funds replenished", hours(1))
+    assert ledger.states("funds") == [("replenished", "pending")]

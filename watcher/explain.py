@@ -116,6 +116,11 @@ def explain_item(ruleset: Ruleset, stored: StoredItem,
         for signal in fact.signals:
             report = explain_matcher(signal.matcher, view)
             value, outcome = None, report.reason
+            if signal.feeds is not None and stored.feed not in signal.feeds:
+                target = fact.display(signal.value) if signal.value is not None else f"{fact.kind} read from the text"
+                signals.append(SignalExplanation(fact.name, signal.index, target, None,
+                                                 f"not for feed {stored.feed}", report))
+                continue
             if report.matched:
                 found = signal.matcher.find(view)
                 raw = signal.value

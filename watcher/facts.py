@@ -57,6 +57,8 @@ def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem]) -> list[Obse
 
 def read(fact: Fact, signal: Signal, stored: StoredItem, view: ItemView) -> Observation | None:
     """One signal on one item: the observation it makes, or ``None``."""
+    if signal.feeds is not None and stored.feed not in signal.feeds:
+        return None
     found = signal.matcher.find(view)
     if found is None:
         return None

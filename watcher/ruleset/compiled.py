@@ -63,6 +63,7 @@ class Signal:
     matcher: Matcher                # with ``extract`` among its ``all`` terms, when there is one
     extract: CompiledTerm | None = None
     backwards: bool = False         # may report a move back to an earlier stage
+    feeds: frozenset[str] | None = None  # only items of these feeds are evidence (None: every feed)
 
 
 @dataclass(frozen=True)

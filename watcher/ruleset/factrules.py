@@ -9,6 +9,7 @@ the guards allow, for the signal to fire.
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from typing import Any
 
 from ..errors import Problem
@@ -46,10 +47,13 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
     if "regression" in raw and not spec.ordered:
         problem(("regression",), "regression: only applies to `ordered: true` facts")
     policy = spec.corroborate or default or Corroboration()
-    trusted = _trusted(policy.trusted, feeds, tags, problem)
+    trusted = _feeds(policy.trusted, feeds, tags, problem, ("corroborate", "trusted"))
     signals = []
     for i, sig in enumerate(spec.signals):
         signal = _signal(i, sig, probe, lambda loc, msg, i=i: problem(("signals", i, *loc), msg))
+        if signal is not None and sig.feeds is not None:
+            chosen = _feeds(sig.feeds, feeds, tags, problem, ("signals", i, "feeds"))
+            signal = replace(signal, feeds=frozenset(chosen))
         if signal is not None:
             signals.append(signal)
     regression = c.Regression(spec.regression.operator, spec.regression.sources, spec.regression.within)
@@ -68,7 +72,9 @@ def _not_a_value(fact: c.Fact, value: str) -> str:
     return "a text value cannot be empty"
 
 
-def _trusted(names: list[str], feeds: dict[str, c.Feed], tags: dict[str, set[str]], problem: Any) -> set[str]:
+def _feeds(names: list[str], feeds: dict[str, c.Feed], tags: dict[str, set[str]], problem: Any,
+           loc: tuple[Any, ...]) -> set[str]:
+    """Feed names and tags -> feed names (an unknown one is a problem at ``loc``)."""
     found: set[str] = set()
     for k, name in enumerate(names):
         if name in feeds:
@@ -77,7 +83,8 @@ def _trusted(names: list[str], feeds: dict[str, c.Feed], tags: dict[str, set[str
             found |= tags[name]
         else:
             close = difflib.get_close_matches(name, sorted(set(feeds) | set(tags)), n=1, cutoff=0.6)
-            problem(("corroborate", "trusted", k), f'corroborate.trusted: no feed or feed tag is called "{name}"'
+            key = ".".join(str(part) if not isinstance(part, int) else f"[{part}]" for part in loc).replace(".[", "[")
+            problem((*loc, k), f'{key}: no feed or feed tag is called "{name}"'
                     + (f' (did you mean "{close[0]}"?)' if close else ""))
     return found
 

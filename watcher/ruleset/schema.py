@@ -124,6 +124,8 @@ class Signal(Strict):
         None, description="Read the value from the text: a pattern with {amount}, {number} or {name}, or a "
                           "regex group named `value`. It must be found, like an `all` term.")
     match: MatchSpec | None = Field(None, description="Which items are evidence (optional with `extract`).")
+    feeds: list[Name] | None = Field(None, description="Only items from these feeds (or feeds with these tags) "
+                                                       "are evidence; default: every feed.")
     backwards: bool = Field(False, description="Ordered facts: this signal may move the fact back to an earlier "
                                                "stage (a veto, a court block); without it a report of an earlier "
                                                "stage is old news.")
