@@ -164,7 +164,7 @@ def test_metrics_move_as_a_scenario_runs(tmp_path, rules_dir, feed_server, recei
     assert value(third, "watcher_feed_error_streak", feed="wire") == 1
     assert value(third, "watcher_feed_down", feed="wire") == 1
     assert value(third, "watcher_state_readable") == 1
-    assert ("watcher_pending_observations", (("fact", "aid"),)) not in third   # no such table yet
+    assert ("watcher_pending_observations", (("fact", "aid"),)) not in third   # nothing waits for corroboration
 
 
 def test_health_readiness_api_and_a_page_that_escapes_feed_text(tmp_path, rules_dir, feed_server, receiver,
@@ -195,7 +195,7 @@ def test_health_readiness_api_and_a_page_that_escapes_feed_text(tmp_path, rules_
     assert status["ready"] is True and status["facts"] == 1 and status["items"] == 3
 
     [fact] = json.loads(answers["/api/facts"][1])
-    assert (fact["name"], fact["value"], fact["source"], fact["pending"]) == ("aid", "passed-senate", "signal", None)
+    assert (fact["name"], fact["value"], fact["source"], fact["pending"]) == ("aid", "passed-senate", "signal", [])
     assert fact["evidence"][0]["link"] == "https://news.example/p"
     detail = json.loads(answers["/api/facts/aid"][1])
     assert [(h["old"], h["new"]) for h in detail["history"]] == [("stalled", "passed-senate"), (None, "stalled")]

@@ -23,7 +23,9 @@ HOMES = {
 # pure stages: no I/O modules, no orchestration
 PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "fastparse", "models", "errors", "timefmt",
         "templates", "noise"}
+PURE |= {"text", "corroboration", "explain"}
 IO_AND_UP = {"fetch", "store", "deliver", "dispatch", "pipeline", "scheduler", "app", "cli", "parsepool"}
+IO_AND_UP |= {"backtest"}
 
 
 def _modules():

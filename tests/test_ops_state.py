@@ -121,19 +121,19 @@ def test_retention_thins_old_unreferenced_items_and_never_deletes_rows(db):
     assert ledger.fact_history(db, "aid")[0].evidence[0].item_id == ids["ev"]
 
 
-def test_pending_observations_hook_is_absent_until_the_table_exists(db, tmp_path):
+def test_pending_observations_show_in_the_metrics(db, tmp_path):
     _scenario(db)
-    assert status.pending_observations(db) is None
     metrics = Metrics(tmp_path / "state.db")
-    assert b"watcher_pending_observations" not in metrics.render()
-    # the shape the facts ledger will add; only `fact` is required by the hook
-    db.execute("CREATE TABLE pending_observations (id INTEGER PRIMARY KEY, fact TEXT, value TEXT, title TEXT)")
-    db.execute("INSERT INTO pending_observations (fact, value, title) VALUES "
-               "('aid', 'signed', 'Biden to sign'), ('aid', 'signed', 'Signing set'), ('other', 'x', 't')")
+    assert status.pending_observations(db) == {}
+    assert "watcher_pending_observations{" not in metrics.render().decode()
+    for fact, value, title in [("aid", "signed", "Biden to sign"), ("aid", "signed", "Signing set"),
+                               ("other", "x", "t"), ("aid", "blocked", "an applied one")]:
+        db.execute("INSERT INTO fact_observations (fact, value, state, feed, title, quote, signal, seen_at, "
+                   "decided_at) VALUES (?, ?, ?, 'wire', ?, 'q', 0, '2024-01-01T00:00:00Z', "
+                   "'2024-01-01T00:00:00Z')", [fact, value, "applied" if "applied" in title else "pending", title])
     pending = status.pending_observations(db)
     assert {k: len(v) for k, v in pending.items()} == {"aid": 2, "other": 1}
-    text = metrics.render().decode()
-    assert 'watcher_pending_observations{fact="aid"} 2.0' in text
+    assert 'watcher_pending_observations{fact="aid"} 2.0' in metrics.render().decode()
 
 
 def test_the_daemons_housekeeping_runs_retention_in_batches(tmp_path, rules_dir):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -38,6 +39,32 @@ EXPECTED = [
                           "(did you mean \"us-aid-package\"?)"),
     ("unknown-key.yaml", "4:5: feed \"wire\": unknown key \"intervall\" (did you mean \"interval\"?)"),
     ("unset-env.yaml", "2:9: channel \"team\": the environment variable WATCHER_TEST_SURELY_UNSET is not set"),
+    ("redos-nested.yaml", "5:15: alert \"names\": on.items.all[0]: the pattern '(\\w+\\s?)+ says' could stall "
+                          "matching: it repeats, without a limit, a part whose own length varies (the repeat at "
+                          "position 8), as in (a+)+; on some text that takes exponential time. Repeat one level "
+                          "only, give the outer repeat a limit such as {1,5}, or make it possessive (...)++ or "
+                          "atomic (?>...)"),
+    ("redos-wildcard.yaml", "5:15: alert \"aid\": on.items.all[0]: the pattern 'ukraine.*aid' could stall matching: "
+                            "it repeats a wildcard that matches letters and spaces alike without a limit (the repeat "
+                            "at position 8), as in .*; on long text that scans everything from every position. Write "
+                            "a bounded repeat such as .{0,80}, or use `within: sentence`"),
+    ("extract-without-capture.yaml", "8:18: fact \"amount\": signals[0].extract: the pattern needs exactly one of "
+                                     "{amount}, {number} or a regex group (?P<value>...)"),
+    ("value-and-extract.yaml", "7:9: fact \"amount\": signals[0]: a signal needs exactly one of `value` or "
+                               "`extract`"),
+    ("known-not-an-amount.yaml", "6:12: fact \"amount\": known: \"sixty-one\" is not an amount (write 61e9, 61bn "
+                                 "or $61 billion, in USD)"),
+    ("backwards-unordered.yaml", "8:20: fact \"funds\": signals[0].backwards: only applies to `ordered: true` facts"),
+    ("unknown-trusted.yaml", "8:41: fact \"funds\": corroborate.trusted: no feed or feed tag is called \"oficial\" "
+                             "(did you mean \"official\"?)"),
+    ("unknown-guard.yaml", "8:63: fact \"aid\": signals[0].match.guards[1]: 'rumour' is not allowed here; use one "
+                           "of 'question', 'negation', 'modal' or 'opinion'"),
+    ("event-on-items.yaml", "3:5: alert \"drones\": on: `event` only applies to `on: {fact: ...}`"),
+    ("unknown-section.yaml", "1:1: unknown key \"faccts\" (did you mean \"facts\"?)"),
+    ("status-extract.yaml", "7:18: fact \"aid\": signals[0].extract: a status fact takes `value`; `extract` reads "
+                            "numbers (kind: number) and text (kind: text)"),
+    ("to-not-an-amount.yaml", "5:29: alert \"big\": on.to: \"lots\" is not an amount for fact \"amount\""),
+    ("unit-on-status.yaml", "2:3: fact \"aid\": `unit` only applies to kind: number"),
 ]
 
 
@@ -75,7 +102,7 @@ def test_bundled_rules_validate_with_the_cli():
     result = run_cli("--rules", str(ROOT / "rules"), "validate")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok: ")
-    assert "3 facts" in result.stdout
+    assert "4 facts" in result.stdout
 
 
 def test_validate_cli_exits_1_with_locations(tmp_path):
@@ -102,3 +129,81 @@ def test_yaml_1_2_keeps_no_and_on_as_text(rules_dir):
             known: no
     """)
     assert load_rules(rules_dir, environ={}).facts["answer"].known == "no"
+
+
+def test_one_broken_block_hides_nothing_else_in_its_file(rules_dir):
+    write_rules(rules_dir, """\
+        feeds:
+          wire: {url: "https://wire.example/rss", intervall: 5m}
+          other: {url: "https://other.example/rss"}
+        facts:
+          aid: {describe: aid, values: [stalled, passed], known: stalled, ordered: maybe}
+        alerts:
+          - name: broken
+            on: {items: {all: ["("]}}
+          - name: aid-moved
+            on: {fact: aid, to: [pased]}
+          - name: drones
+            on: {items: {all: [drones]}, feeds: [wirre]}
+            notify: [team]
+    """)
+    with pytest.raises(RuleError) as caught:
+        load_rules(rules_dir, environ={})
+    found = [p.message for p in caught.value.problems]
+    assert found == [
+        'unknown key "intervall" (did you mean "interval"?)',
+        "ordered: expected true or false, got 'maybe'",
+        "on.items.all[0]: the pattern '(' is not a valid regular expression: missing ), unterminated subpattern "
+        "at position 0",
+        'on.feeds: no feed or feed tag is called "wirre" (did you mean "wire"?)',
+        'notify: unknown channel "team"',
+    ]
+
+
+def test_the_committed_json_schema_is_the_generated_one():
+    from watcher.ruleset.schema import json_schema
+
+    committed = (ROOT / "rules" / "watcher.schema.json").read_text()
+    assert committed == json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n", \
+        "regenerate it: watcher schema > rules/watcher.schema.json"
+
+
+def test_the_bundled_rule_files_follow_the_json_schema_and_name_it():
+    import jsonschema
+    from ruamel.yaml import YAML
+
+    schema = json.loads((ROOT / "rules" / "watcher.schema.json").read_text())
+    for path in sorted((ROOT / "rules").glob("*.yaml")):
+        assert path.read_text().startswith("# yaml-language-server: $schema=watcher.schema.json\n"), path
+        jsonschema.validate(YAML(typ="safe").load(path.read_text()), schema)
+
+
+def test_the_json_schema_refuses_what_the_loader_refuses():
+    import jsonschema
+
+    schema = json.loads((ROOT / "rules" / "watcher.schema.json").read_text())
+    for wrong in ({"feeds": {"wire": {"url": "https://x.example/", "intervall": "5m"}}},
+                  {"facts": {"n": {"describe": "n", "known": "1", "signals": [{"value": "2", "extract": "{number}"}]}}},
+                  {"alerts": [{"name": "a", "on": {"fact": "n", "items": {"all": ["x"]}}}]},
+                  {"alerts": [{"name": "a", "on": {"items": {"all": [{"words": "x", "regex": "y"}]}}}]}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(wrong, schema)
+
+
+def test_a_reload_says_by_name_what_was_added_removed_and_changed(rules_dir):
+    write_rules(rules_dir, """\
+        facts:
+          aid: {describe: aid, values: [stalled, passed], known: stalled,
+                signals: [{value: passed, match: {all: [passes]}}]}
+          funds: {describe: funds, known: low}
+    """)
+    before = load_rules(rules_dir, environ={})
+    write_rules(rules_dir, """\
+        facts:
+          aid: {describe: aid, values: [stalled, passed], known: stalled,
+                signals: [{value: passed, match: {all: [passes], within: sentence}}]}
+          chair: {describe: chair, known: Jack Reed}
+    """)
+    after = load_rules(rules_dir, environ={})
+    assert after.diff(before) == {"facts_added": ["chair"], "facts_removed": ["funds"], "facts_changed": ["aid"]}
+    assert after.diff(after) == {}

@@ -4,7 +4,9 @@ Each draft carries a ``dedupe_key`` that is unique for all time, so writing it t
 and a replay, two feeds carrying one story) stores it once:
 - item alerts: ``item:<rule>:<story>``, the story being the canonical link (else the
   normalised title), so one article syndicated into several feeds alerts once per rule;
-- fact alerts: ``fact:<rule>:<change id>``, one per recorded change.
+- fact alerts: ``fact:<rule>:<change id>``, one per recorded change;
+- fact notices: ``<kind>:<rule>:<notice id>`` (pending, contradiction, review), one per notice
+  (an open contradiction that gathers more reports is the same notice).
 
 Drafts also carry what noise control needs (``noise.py``): the feed, the stage of an ordered
 fact (for inhibition), the realert key, and whether the rule's alerts may join a digest.
@@ -17,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from collections.abc import Mapping, Sequence
 
-from .models import AlertDraft, FactChange, FeedOutage, Match, Message
+from .models import AlertDraft, Evidence, FactChange, FactNotice, FeedOutage, Match, Message
 from .ruleset.compiled import CONSOLE, AlertRule, Fact, Ruleset
 from .templates import escape_markdown, render
 from .timefmt import iso
@@ -41,9 +43,13 @@ _{{ rule }}: {{ hits | join(", ") }}_"""
 FACT_TITLE = "{{ fact.describe }}: {{ old }} → {{ new }}"
 FACT_BODY = """\
 **{{ fact.describe }}** is now **{{ new }}** (was **{{ old }}**{% if since %} since {{ since }}{% endif %}).
+{% if disputed %}
+
+Other sources said: {{ disputed | join(", ") }}.
+{% endif %}
 {% if evidence %}
 
-Evidence:
+Evidence{% if sources > 1 %} ({{ sources }} independent sources){% endif %}:
 
 {% for ev in evidence %}
 - **{{ ev.title | oneline }}** ({{ ev.feed }}{% if ev.published %}, {{ ev.published }}{% endif %})
@@ -133,26 +139,89 @@ def fact_alerts(ruleset: Ruleset, change: FactChange, change_id: int) -> list[Al
 
 
 def fact_context(fact: Fact | None, change: FactChange, rule: AlertRule) -> dict[str, Any]:
+    show = fact.display if fact is not None else (lambda v: v or "(unknown)")
     return {
-        "rule": rule.name, "severity": rule.severity,
-        "fact": {"name": change.fact, "describe": fact.describe if fact else change.fact},
-        "old": change.old or "(unknown)", "new": change.new,
+        "rule": rule.name, "severity": rule.severity, "event": "change",
+        "fact": _fact_info(fact, change.fact),
+        "old": show(change.old) if change.old else "(unknown)", "new": show(change.new),
+        "old_value": change.old, "new_value": change.new,
         "since": _day(change.old_since), "at": iso(change.at), "cause": change.cause, "note": change.note,
-        "evidence": [{"title": ev.title, "link": ev.link or "", "feed": ev.feed, "quote": ev.quote,
-                      "published": _day(ev.published_at)} for ev in change.evidence],
+        "sources": change.sources, "direction": change.direction,
+        "disputed": [show(v) for v in change.disputed],
+        "feeds": sorted({ev.feed for ev in change.evidence}),
+        "evidence_count": len(change.evidence),
+        "evidence": [_evidence(ev, show) for ev in change.evidence],
     }
+
+
+NOTICE_TITLES = {
+    "pending": "{{ fact.describe }}: unconfirmed report of {{ claims[0].value }}",
+    "contradiction": "{{ fact.describe }}: sources disagree ({{ claims | map(attribute='value') | join(' / ') }})",
+    "review": "{{ fact.describe }}: {{ claims[0].value }} reported, needs review",
+}
+NOTICE_BODY = """\
+**{{ fact.describe }}** stays **{{ current }}**{% if event == "pending" %} until the report is corroborated\
+{% elif event == "review" %}: a move back needs an operator (`watcher facts set {{ fact.name }} VALUE`)\
+{% else %} while sources disagree{% endif %}.
+
+{% for claim in claims %}
+- {{ claim.value }}: {{ claim.sources }} independent source{{ "s" if claim.sources != 1 else "" }}
+{% endfor %}
+{% if evidence %}
+
+Reports:
+{% for ev in evidence %}
+- {{ ev.value }}: {{ ev.title | oneline }} ({{ ev.feed }}){% if ev.link %} {{ ev.link | url }}{% endif %}
+
+  “{{ ev.quote | shorten(200) }}”
+{% endfor %}
+{% endif %}"""
+
+
+def notice_alerts(ruleset: Ruleset, notice: FactNotice, notice_id: int) -> list[AlertDraft]:
+    """Alerts for a new notice about a fact: rules with ``on: {fact: F, event: KIND}``."""
+    fact = ruleset.facts.get(notice.fact)
+    drafts = []
+    for rule in ruleset.fact_rules(notice.fact, notice.kind):
+        if rule.to is not None and not any(value in rule.to for value, _ in notice.values):
+            continue
+        show = fact.display if fact is not None else str
+        context = {
+            "rule": rule.name, "severity": rule.severity, "event": notice.kind, "at": iso(notice.at),
+            "fact": _fact_info(fact, notice.fact), "current": show(notice.current),
+            "claims": [{"value": show(v), "sources": n} for v, n in notice.values],
+            "evidence": [_evidence(ev, show) for ev in notice.evidence],
+        }
+        drafts.append(_draft(rule, ruleset, f"{notice.kind}:{rule.name}:{notice_id}", "fact", context,
+                             NOTICE_TITLES[notice.kind], NOTICE_BODY, default_realert_key=notice.fact,
+                             fact=notice.fact, feed=notice.evidence[0].feed if notice.evidence else None,
+                             extra={"fact_notice_id": notice_id, "event": notice.kind}))
+    return drafts
+
+
+def _fact_info(fact: Fact | None, name: str) -> dict[str, Any]:
+    return {"name": name, "describe": fact.describe if fact else name, "kind": fact.kind if fact else "",
+            "unit": (fact.unit or "") if fact else ""}
+
+
+def _evidence(ev: Evidence, show: Any) -> dict[str, Any]:
+    return {"title": ev.title, "link": ev.link or "", "feed": ev.feed, "quote": ev.quote,
+            "published": _day(ev.published_at), "value": show(ev.value) if ev.value else ""}
 
 
 def _day(when: Any) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC") if when is not None else ""
 
 
-def build_alerts(ruleset: Ruleset, matches: Sequence[Match],
-                 changes: Mapping[int, FactChange]) -> list[AlertDraft]:
-    """All drafts of one poll: item alerts, then fact alerts (``changes`` keyed by change id)."""
+def build_alerts(ruleset: Ruleset, matches: Sequence[Match], changes: Mapping[int, FactChange],
+                 notices: Mapping[int, FactNotice] | None = None) -> list[AlertDraft]:
+    """All drafts of one poll: item alerts, then fact alerts (``changes`` keyed by change id),
+    then notice alerts (``notices`` keyed by notice id)."""
     drafts = item_alerts(ruleset, matches)
     for change_id, change in changes.items():
         drafts += fact_alerts(ruleset, change, change_id)
+    for notice_id, notice in (notices or {}).items():
+        drafts += notice_alerts(ruleset, notice, notice_id)
     return drafts
 
 

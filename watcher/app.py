@@ -380,16 +380,12 @@ class _CountingDispatcher(Dispatcher):
             self._metrics.dispatched(counted)
 
 
-def _diff(old: Ruleset | None, new: Ruleset) -> dict[str, int]:
+def _diff(old: Ruleset | None, new: Ruleset) -> dict[str, str]:
+    """What a reload added, removed and changed, by name (``facts_changed=us-aid-package``)."""
     if old is None:
         return {}
-    out = {}
-    for section in ("feeds", "facts", "alerts", "channels"):
-        before, after = getattr(old, section), getattr(new, section)
-        out[f"{section}_added"] = len(set(after) - set(before))
-        out[f"{section}_removed"] = len(set(before) - set(after))
-        out[f"{section}_changed"] = sum(1 for k in set(after) & set(before) if after[k] != before[k])
-    return {k: v for k, v in out.items() if v}
+    return {key: ",".join(names[:20]) + (f",... ({len(names)} in all)" if len(names) > 20 else "")
+            for key, names in new.diff(old).items()}
 
 
 def _log_poll(report: PollReport, duration: float) -> None:

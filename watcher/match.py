@@ -6,7 +6,15 @@ A ``Matcher`` is compiled once per rule load from a ``match:`` block. Evaluation
 2. ``all``: every term must hit somewhere in the scope.
 3. ``any``: at least one term must hit (if the list is not empty).
 4. ``none``: no term may hit anywhere in the scope.
+5. ``guards``: a hit counts only where no guard fires (a question, a negation, a modal or
+   prediction, opinion: see ``text/guards.py``).
+6. ``within``: with ``sentence`` or ``clause`` the ``all`` and ``any`` hits must be found in one
+   sentence (or clause) of one field; with ``field`` (the default) anywhere in the scope.
 The result is ``None`` (no match) or the tuple of ``Hit`` spans that made the match.
+
+Guards and ``within`` only ever make a match rarer: a matcher matches only if every ``all``
+term's pattern, and (when ``any`` is not empty) some ``any`` term's pattern, is found in the
+scope. An index that skips matchers whose terms cannot be found relies on exactly that.
 """
 
 from __future__ import annotations
@@ -16,6 +24,11 @@ from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
 
 from .models import Hit, Item, Match, StoredItem
+from .text.guards import Cue
+from .text.quantity import PLACEHOLDERS
+from .text.view import ItemView
+
+MAX_OCCURRENCES = 50  # per term and field: enough to find an unguarded one, bounded on hostile text
 
 
 def words_regex(pattern: str) -> str:
@@ -66,11 +79,46 @@ class CompiledTerm:
                 return Hit(self.source, field, found.start(), found.end(), found.group(0))
         return None
 
+    def occurrences(self, view: ItemView, field: str) -> list[re.Match[str]]:
+        found = []
+        for m in self.pattern.finditer(view.text(field)):
+            found.append(m)
+            if len(found) >= MAX_OCCURRENCES:
+                break
+        return found
+
+
+def expand_placeholders(regex: str) -> str:
+    """``{amount}``, ``{number}``, ``{name}`` -> their patterns (see ``text/quantity.py``)."""
+    for token, pattern in PLACEHOLDERS.items():
+        regex = regex.replace(token, pattern)
+    return regex
+
 
 def compile_term(source: str, *, words: bool, case_sensitive: bool = False) -> CompiledTerm:
-    regex = words_regex(source) if words else source
+    regex = expand_placeholders(words_regex(source) if words else source)
     flags = 0 if case_sensitive else re.IGNORECASE
     return CompiledTerm(source, re.compile(regex, flags))
+
+
+@dataclass(frozen=True)
+class Found:
+    """A match with what ``Hit`` leaves out: the regex matches (for extraction) and the text
+    around them (for quotes)."""
+
+    hits: tuple[Hit, ...]
+    matches: tuple[re.Match[str], ...]   # aligned with ``hits``
+    terms: tuple[CompiledTerm, ...]      # aligned with ``hits``
+    context: str                         # the sentence(s) the hits are in
+
+    def match_of(self, term: CompiledTerm) -> re.Match[str] | None:
+        for t, m in zip(self.terms, self.matches, strict=True):
+            if t is term:
+                return m
+        return None
+
+
+_Occ = tuple[str, re.Match[str]]  # (field, match)
 
 
 @dataclass(frozen=True)
@@ -79,31 +127,113 @@ class Matcher:
     any: tuple[CompiledTerm, ...]
     none: tuple[CompiledTerm, ...]
     scope: tuple[str, ...]
+    within: str = "field"                    # field | sentence | clause: where all/any must meet
+    guards: frozenset[str] = frozenset()     # question, negation, modal, opinion
 
     def match(self, item: Item, feed: str = "") -> tuple[Hit, ...] | None:
         """The hits that make ``item`` match, or ``None``."""
-        texts = {name: item.text(name, feed) for name in self.scope}
-        hits: list[Hit] = []
+        found = self.find(ItemView(item, feed))
+        return found.hits if found else None
+
+    def match_view(self, view: ItemView) -> tuple[Hit, ...] | None:
+        found = self.find(view)
+        return found.hits if found else None
+
+    def find(self, view: ItemView) -> Found | None:
+        """The match with its regex matches and context, or ``None``."""
+        if not self.guards and self.within == "field":
+            chosen = self._first_anywhere(view)
+        elif self._first_anywhere(view) is None:
+            return None  # the terms are not all there: no need to read sentences and guards
+        else:
+            chosen = self._first_usable(view)
+        if chosen is None or self._excluded(view):
+            return None
+        return _found(view, chosen)
+
+    def _first_anywhere(self, view: ItemView) -> list[tuple[CompiledTerm, str, re.Match[str]]] | None:
+        chosen = []
         for term in self.all:
-            hit = term.first_hit(texts)
-            if hit is None:
+            occ = first_in(term, view, self.scope)
+            if occ is None:
                 return None
-            hits.append(hit)
+            chosen.append((term, *occ))
         if self.any:
-            any_hits = [hit for hit in (term.first_hit(texts) for term in self.any) if hit]
+            any_hits = [(term, *occ) for term in self.any if (occ := first_in(term, view, self.scope))]
             if not any_hits:
                 return None
-            hits.extend(any_hits)
-        for term in self.none:
-            if term.first_hit(texts) is not None:
-                return None
-        return tuple(hits)
+            chosen += any_hits
+        return chosen
 
-    def explain(self, item: Item, feed: str = "") -> dict[str, list[tuple[str, Hit | None]]]:
-        """Every term with its first hit or ``None``: what `watcher explain` shows."""
-        texts = {name: item.text(name, feed) for name in self.scope}
-        return {group: [(t.source, t.first_hit(texts)) for t in getattr(self, group)]
-                for group in ("all", "any", "none")}
+    def _excluded(self, view: ItemView) -> bool:
+        return any(first_in(term, view, self.scope) for term in self.none)
+
+    def scan(self, view: ItemView) -> dict[CompiledTerm, list[tuple[str, re.Match[str], Cue | None]]]:
+        """Every occurrence of the ``all`` and ``any`` terms, with the guard cue that refuses it."""
+        found = {term: [(f, m) for f in self.scope for m in term.occurrences(view, f)]
+                 for term in (*self.all, *self.any)}
+        protected: dict[str, list[tuple[int, int]]] = {}
+        for occs in found.values():
+            for field, m in occs:
+                protected.setdefault(field, []).append(m.span())
+        return {term: [(f, m, view.blocked(f, m.start(), m.end(), self.guards, protected.get(f, [])))
+                       for f, m in occs] for term, occs in found.items()}
+
+    def _usable(self, view: ItemView) -> dict[CompiledTerm, list[_Occ]]:
+        return {term: [(f, m) for f, m, cue in occs if cue is None] for term, occs in self.scan(view).items()}
+
+    def _first_usable(self, view: ItemView) -> list[tuple[CompiledTerm, str, re.Match[str]]] | None:
+        usable = self._usable(view)
+        if self.within == "field":
+            return _pick(self.all, self.any, usable, lambda f, m: True)
+        for field in self.scope:
+            for start, end in view.units(field, self.within):
+                def inside(f: str, m: re.Match[str], field: str = field, s: int = start, e: int = end) -> bool:
+                    return f == field and s <= m.start() < e
+                chosen = _pick(self.all, self.any, usable, inside)
+                if chosen is not None:
+                    return chosen
+        return None
+
+
+def hit_of(term: CompiledTerm, field: str, m: re.Match[str]) -> Hit:
+    return Hit(term.source, field, m.start(), m.end(), m.group(0))
+
+
+def first_in(term: CompiledTerm, view: ItemView, scope: tuple[str, ...]) -> tuple[str, re.Match[str]] | None:
+    for field in scope:
+        found = term.pattern.search(view.text(field))
+        if found:
+            return field, found
+    return None
+
+
+def _pick(all_terms: tuple[CompiledTerm, ...], any_terms: tuple[CompiledTerm, ...],
+          usable: dict[CompiledTerm, list[_Occ]], keep) -> list[tuple[CompiledTerm, str, re.Match[str]]] | None:
+    chosen = []
+    for term in all_terms:
+        occ = next(((f, m) for f, m in usable[term] if keep(f, m)), None)
+        if occ is None:
+            return None
+        chosen.append((term, *occ))
+    if any_terms:
+        any_hits = [(term, *occ) for term in any_terms
+                    if (occ := next(((f, m) for f, m in usable[term] if keep(f, m)), None))]
+        if not any_hits:
+            return None
+        chosen += any_hits
+    return chosen
+
+
+def _found(view: ItemView, chosen: list[tuple[CompiledTerm, str, re.Match[str]]]) -> Found:
+    contexts: list[str] = []
+    for _, field, m in chosen:
+        if field in ("title", "summary", "content"):
+            sentence = view.context(field, m.start())
+            if sentence and sentence not in contexts:
+                contexts.append(sentence)
+    return Found(tuple(hit_of(t, f, m) for t, f, m in chosen), tuple(m for _, _, m in chosen),
+                 tuple(t for t, _, _ in chosen), " … ".join(contexts) or " … ".join(m.group(0) for *_, m in chosen))
 
 
 @dataclass(frozen=True)
@@ -120,12 +250,13 @@ def match_items(rules: Sequence[ItemRule], items: Iterable[StoredItem]) -> list[
     """Every (rule, item) pair that matches, in item order then rule order."""
     matches: list[Match] = []
     for stored in items:
+        view = ItemView(stored.item, stored.feed)
         for rule in rules:
             if rule.feeds is not None and stored.feed not in rule.feeds:
                 continue
             if stored.updated and not rule.updates:
                 continue
-            hits = rule.matcher.match(stored.item, stored.feed)
+            hits = rule.matcher.match_view(view)
             if hits is not None:
                 matches.append(Match(rule.name, stored, hits))
     return matches

@@ -180,7 +180,7 @@ class StateCollector(Collector):
 
         box = state.outbox_stats(db, now)
         deliveries = GaugeMetricFamily("watcher_deliveries", "Stored deliveries by state.", labels=["state"])
-        for name in ("pending", "failed", "sent", "dead"):
+        for name in ("pending", "failed", "sent", "dead", "suppressed"):
             deliveries.add_metric([name], box["deliveries"].get(name, 0))
         alerts = GaugeMetricFamily("watcher_alerts", "Stored alerts by kind.", labels=["kind"])
         for kind, count in sorted(box["alerts"].items()):
@@ -202,13 +202,11 @@ class StateCollector(Collector):
         yield values
         yield since
 
-        pending = state.pending_observations(db)
-        if pending is not None:  # the table exists once the facts ledger records observations
-            family = GaugeMetricFamily("watcher_pending_observations", "Observations waiting for confirmation.",
-                                       labels=["fact"])
-            for fact, rows_ in sorted(pending.items()):
-                family.add_metric([fact], len(rows_))
-            yield family
+        family = GaugeMetricFamily("watcher_pending_observations", "Reports waiting for corroboration.",
+                                   labels=["fact"])
+        for fact, rows_ in sorted(state.pending_observations(db).items()):
+            family.add_metric([fact], len(rows_))
+        yield family
 
         beat = state.heartbeat(db)
         if beat is not None:

@@ -128,14 +128,17 @@ class Match:
 
 @dataclass(frozen=True)
 class Evidence:
-    """An item that supported a fact's new value."""
+    """An item that supported a fact's value: where it came from and the words that said so."""
 
     item_id: int | None
     feed: str
     title: str
     link: str | None
-    quote: str                 # the matched text span(s)
+    quote: str                 # the sentence(s) the claim was read from
     published_at: datetime | None = None
+    hits: tuple[Hit, ...] = ()  # the matched spans (field, start, end, text)
+    value: str = ""            # the value it supports
+    observation_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -149,20 +152,44 @@ class FactState:
     rules_known: str | None = None  # the `known:` value of the rule file when last applied
 
 
+class ObservationState(StrEnum):
+    """Where one observation stands (kept in the ledger, shown by `watcher facts`)."""
+
+    NEW = "new"                # just read from an item, not weighed yet
+    PENDING = "pending"        # awaits corroboration; expires after the fact's window
+    APPLIED = "applied"        # part of the evidence of a change
+    CONFIRMED = "confirmed"    # said what the ledger already held
+    STALE = "stale"            # an earlier stage of an ordered fact: old news
+    EXPIRED = "expired"        # never corroborated within the window
+    SUPERSEDED = "superseded"  # an operator set the fact while it was pending
+
+
 @dataclass(frozen=True)
 class Observation:
     """One item's claim that a fact has a given value."""
 
     fact: str
-    value: str
+    value: str                 # as the fact stores it (canonical number, status value, text)
     item: StoredItem
     hits: tuple[Hit, ...]
     signal: int                # index of the signal in the fact's definition
+    quote: str = ""            # the sentence(s) it was read from
+    backwards: bool = False    # from a signal that may move an ordered fact back
+    id: int | None = None      # its ledger row, once stored
+    state: ObservationState = ObservationState.NEW
+    text_key: str = ""         # fingerprint of the item's summary, kept when the item's text is not
+
+    @property
+    def seen_at(self) -> datetime:
+        """When watcher first saw the item: the clock of corroboration windows (a feed's own
+        dates can be missing, wrong or in the future)."""
+        return self.item.first_seen_at
 
     def evidence(self) -> Evidence:
         item = self.item.item
         return Evidence(self.item.id, self.item.feed, item.title, item.link,
-                        " … ".join(h.text for h in self.hits), item.published_at)
+                        self.quote or " … ".join(h.text for h in self.hits), item.published_at, self.hits,
+                        self.value, self.id)
 
 
 @dataclass(frozen=True)
@@ -178,6 +205,34 @@ class FactChange:
     note: str = ""
     rules_hash: str = ""
     old_since: datetime | None = None
+    sources: int = 0           # independent sources behind a signal's change
+    direction: str = ""        # forward, backwards (ordered facts) or "" (unordered)
+    disputed: tuple[str, ...] = ()  # values other sources claimed in the same window
+
+
+@dataclass(frozen=True)
+class FactNotice:
+    """Something about a fact short of a change, worth knowing and alerting on:
+    ``pending`` (a new value reported, awaiting corroboration), ``contradiction`` (sources
+    disagree within the window) or ``review`` (a move back awaits an operator)."""
+
+    kind: str
+    fact: str
+    current: str               # the ledger's value meanwhile
+    values: tuple[tuple[str, int], ...]  # (value, independent sources), most supported first
+    at: datetime
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What weighing one fact's evidence decided: a change or not, the state of every
+    observation involved, and any notices."""
+
+    fact: str
+    change: FactChange | None
+    observations: tuple[Observation, ...]   # new ones to store, stored ones whose state changed
+    notices: tuple[FactNotice, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@
     one transaction, on the database thread:
       store items ─> only the new ones go on
       match alert rules on new items (backlog items only if young enough)
-      diff facts: observations from new items vs the ledger ─> fact changes
+      weigh facts: observations from new items, with those still in their window, vs the
+        ledger ─> fact changes, pending reports, contradictions, reviews
       build alerts ─> noise control ─> outbox (unique dedupe key; one delivery row per channel)
       record the poll on the feed row, with its next poll time (polling: interval, server
       hints, adaptive rate, spreading; backoff after failures)
@@ -33,12 +34,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from . import noise, polling
 from .alerts import build_alerts
 from .errors import FetchError, ParseError
-from .facts import diff_facts
+from .facts import observe, weigh_all, window
 from .logs import event
 from .match import match_items
-from .models import AlertDraft, FactChange, Fetched, Match, NotModified, ParsedFeed, PollOutcome, StoredItem
+from .models import AlertDraft, FactChange, FactNotice, Fetched, Match, NotModified, ParsedFeed, PollOutcome, StoredItem
 from .ruleset.compiled import Feed, Ruleset
-from .store import Database, Store, feeds, items, ledger, outbox, silences
+from .store import Database, Store, feeds, items, ledger, observations, outbox, silences
 
 log = logging.getLogger(__name__)
 
@@ -168,16 +169,34 @@ def _store_items(db: Database, feed: Feed, parsed: ParsedFeed, now: datetime) ->
     return _Fresh(new, updated, alertable, evidence)
 
 
-def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], now: datetime) -> dict[int, FactChange]:
-    """Weigh the new items against the ledger and record the changes; returns them by change id."""
-    changes = diff_facts(ruleset.facts, ledger.known_facts(db), evidence, now, ruleset.digest)
-    return {ledger.save_change(db, change): change for change in changes}
+@dataclass
+class FactStep:
+    """What weighing the facts recorded: changes and new notices, by their ids."""
+
+    changes: dict[int, FactChange] = field(default_factory=dict)
+    notices: dict[int, FactNotice] = field(default_factory=dict)
+
+
+def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], now: datetime) -> FactStep:
+    """Read what the new items say about facts, weigh it together with the evidence still in
+    each fact's window, and record the outcome (observations, changes, notices)."""
+    step = FactStep()
+    new = observe(ruleset.facts, evidence)
+    stored = observations.live_observations(db, now)
+    for verdict in weigh_all(ruleset.facts, ledger.known_facts(db), stored, new, now, ruleset.digest):
+        fact = ruleset.facts[verdict.fact]
+        saved = observations.save_verdict(db, verdict, now, ruleset.digest, lambda o, f=fact: window(f, o))
+        if saved.change_id is not None and saved.change is not None:
+            step.changes[saved.change_id] = saved.change
+        step.notices.update(saved.notices)
+    observations.close_expired_notices(db, now)
+    return step
 
 
 def _enqueue_alerts(db: Database, ruleset: Ruleset, matches: list[Match], changes: dict[int, FactChange],
-                    now: datetime) -> int:
+                    now: datetime, notices: dict[int, FactNotice] | None = None) -> int:
     """Build the alerts and write them to the outbox; returns how many were new."""
-    return enqueue_drafts(db, ruleset, build_alerts(ruleset, matches, changes), now)
+    return enqueue_drafts(db, ruleset, build_alerts(ruleset, matches, changes, notices=notices), now)
 
 
 def enqueue_drafts(db: Database, ruleset: Ruleset, drafts: Sequence[AlertDraft], now: datetime) -> int:
@@ -214,8 +233,9 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
     with db.atomic():
         fresh = _store_items(db, feed, parsed, now)
         matches = match_items(ruleset.item_rules, fresh.alertable)
-        changes = _update_facts(db, ruleset, fresh.evidence, now)
-        queued = _enqueue_alerts(db, ruleset, matches, changes, now)
+        facts = _update_facts(db, ruleset, fresh.evidence, now)
+        changes = facts.changes
+        queued = _enqueue_alerts(db, ruleset, matches, changes, now, notices=facts.notices)
         outcome = PollOutcome.NEW if fresh.new else PollOutcome.UNCHANGED
         plan = _plan_success(db, feed, now, hint, policy)
         feeds.record_poll(db, feed.name, outcome=outcome, now=now, next_poll_at=plan.at, reached=True,
@@ -225,7 +245,10 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
                           moved_to=fetched.moved_to)
     for change in changes.values():
         event(log, logging.INFO, "fact changed", fact=change.fact, old=change.old, new=change.new,
-              feed=feed.name, evidence=len(change.evidence))
+              feed=feed.name, evidence=len(change.evidence), sources=change.sources)
+    for notice in facts.notices.values():
+        event(log, logging.INFO, f"fact {notice.kind}", fact=notice.fact, current=notice.current,
+              claims=", ".join(f"{v} ({n})" for v, n in notice.values), feed=feed.name)
     return PollReport(feed.name, outcome, plan.at, new=len(fresh.new), updated=len(fresh.updated),
                       matches=len(matches), fact_changes=[c.fact for c in changes.values()], alerts=queued,
                       matched=dict(Counter(m.rule for m in matches)))

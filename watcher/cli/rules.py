@@ -1,15 +1,21 @@
-"""Commands for rule authors: validate, schema."""
+"""Commands for rule authors: validate, schema, explain, backtest."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timedelta, UTC
+from pathlib import Path
+from typing import Any
 
 import click
 
 from ..app import Watcher
 from ..errors import RuleError, WatcherError
-from .base import Context, _fail, cli
+from ..ruleset import Ruleset, load_rules
+from ..timefmt import iso, parse_duration, utcnow
+from .base import Context, _fail, _when, cli
+from .explaining import echo_explanation, explanation_json, read_feed_items
 
 
 @cli.command()
@@ -38,13 +44,204 @@ def validate(obj: Context) -> None:
 def schema() -> None:
     """Print the JSON Schema of the rule-file language (for editor autocompletion).
 
+    The bundled rules/watcher.schema.json is this output; rule files point editors at it with
+    a first line such as `# yaml-language-server: $schema=watcher.schema.json`.
+
     \b
     Example:
-        watcher schema > watcher.schema.json
+        watcher schema > rules/watcher.schema.json
     """
-    from ..ruleset.schema import RuleFile
+    from ..ruleset.schema import json_schema
 
-    document = RuleFile.model_json_schema(mode="validation")
-    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    document["title"] = "watcher rule file"
-    click.echo(json.dumps(document, indent=2))
+    click.echo(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+
+
+def _candidate(obj: Context, rules: Path | None) -> Ruleset:
+    """The rules to try (``--rules`` of the command, else of ``watcher``); channels are not
+    expanded, so no secrets are needed to explain or replay."""
+    try:
+        return load_rules(rules or obj.rules, channels=False)
+    except RuleError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("item")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path),
+              help="Rules to try instead of watcher's --rules.")
+@click.option("--feed", "feed_name", help="Feed name to read a file or URL as (rules can select feeds); "
+                                         "default: the file name.")
+@click.option("--title", "title_filter", help="Only the items of a file or URL whose title contains this text.")
+@click.option("--limit", default=20, show_default=True, help="At most this many items of a file or URL.")
+@click.option("--verbose", "-v", is_flag=True, help="Every term of every matcher, also for those that did not fire.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | None, title_filter: str | None,
+            limit: int, verbose: bool, as_json: bool) -> None:
+    """Show which alert rules and fact signals an item fires, which not, and why: the text
+    spans each term found, the spans a guard refused (a question, a negation, a prediction,
+    opinion) and the cue that refused them, and what a signal's value would mean for the fact.
+
+    ITEM is a stored item's id (see `watcher alerts`, `watcher facts history`), a feed file, or
+    a feed URL. For a stored item the ledger's use of it is shown too.
+
+    \b
+    Example:
+        watcher explain 1234
+        watcher explain --title "Senate" tests/data/feeds/aid-vote.xml
+    """
+    from ..explain import explain_item
+    from ..store import items, ledger, observations, open_readonly
+
+    ruleset = _candidate(obj, rules_dir)
+    states: dict[str, Any] = {}
+    recorded: dict[int, list[Any]] = {}
+    if item.isdigit():
+        try:
+            db = open_readonly(obj.db)
+        except WatcherError as exc:
+            raise _fail(exc) from None
+        try:
+            stored = items.get_item(db, int(item))
+            if stored is None:
+                raise click.ClickException(f"no stored item {item} in {obj.db}")
+            states = ledger.known_facts(db)
+            recorded[stored.id] = observations.observation_rows(db, item_id=stored.id)
+        finally:
+            db.conn.close()
+        chosen = [stored]
+    else:
+        try:
+            chosen = read_feed_items(item, feed_name, title_filter, limit)
+        except WatcherError as exc:
+            raise _fail(exc) from None
+        if Path(obj.db).is_file():
+            states = _states_readonly(obj.db)
+    explanations = [explain_item(ruleset, s, states) for s in chosen]
+    if as_json:
+        click.echo(json.dumps([explanation_json(e, recorded.get(e.item.id, [])) for e in explanations],
+                              indent=2, ensure_ascii=False))
+        return
+    if not explanations:
+        click.echo("no items to explain", err=True)
+    for explanation in explanations:
+        echo_explanation(explanation, recorded.get(explanation.item.id, []), verbose=verbose)
+
+
+def _states_readonly(path: Path) -> dict[str, Any]:
+    from ..store import ledger, open_readonly
+
+    try:
+        db = open_readonly(path)
+    except WatcherError:
+        return {}
+    try:
+        return ledger.known_facts(db)
+    except Exception:  # an unmigrated or foreign database: explain without the ledger
+        return {}
+    finally:
+        db.conn.close()
+
+
+def _when_arg(value: str | None, name: str) -> datetime | None:
+    """A date (2024-04-01), an ISO time, or a duration meaning that long ago (7d)."""
+    if value is None:
+        return None
+    try:
+        return utcnow() - timedelta(seconds=parse_duration(value))
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"expected a date (2024-04-01), a time (2024-04-01T12:00Z) or a duration (7d), "
+                                 f"got {value!r}", param_hint=name) from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+@cli.command()
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path),
+              help="The candidate rules to replay through (default: watcher's --rules).")
+@click.option("--since", help="Only items first seen at or after this date, time or duration ago (7d).")
+@click.option("--until", help="Only items first seen before this date, time or duration ago.")
+@click.option("--start-from", type=click.Choice(["rules", "ledger"]), default="rules", show_default=True,
+              help="Facts start at the rules' known values, or at the live ledger's values at --since.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def backtest(obj: Context, rules_dir: Path | None, since: str | None, until: str | None, start_from: str,
+             as_json: bool) -> None:
+    """Replay the stored items through a candidate rule set and print the alerts and fact
+    transitions it would have produced, without touching the live state or sending anything.
+
+    Items are replayed poll by poll in the order they arrived, through the daemon's own steps
+    (alert rules, guards, corroboration, contradictions), against a scratch ledger.
+
+    \b
+    Example:
+        watcher backtest --rules candidate-rules/ --since 2024-04-01
+    """
+    from ..backtest import backtest as run_backtest
+    from ..store import open_readonly
+
+    ruleset = _candidate(obj, rules_dir)
+    start, end = _when_arg(since, "--since"), _when_arg(until, "--until")
+    try:
+        db = open_readonly(obj.db)
+    except WatcherError as exc:
+        raise _fail(exc) from None
+    try:
+        result = run_backtest(ruleset, db, since=start, until=end, start_from=start_from)
+    finally:
+        db.conn.close()
+    if as_json:
+        click.echo(json.dumps(_backtest_json(ruleset, result), indent=2, ensure_ascii=False))
+        return
+    _echo_backtest(ruleset, result, rules_dir or obj.rules)
+
+
+def _backtest_json(ruleset: Ruleset, result: Any) -> dict[str, Any]:
+    def shown(fact: str, value: str | None) -> str:
+        spec = ruleset.facts.get(fact)
+        return spec.display(value) if spec else (value or "")
+    return {
+        "rules": ruleset.digest, "polls": result.polls, "items": result.items,
+        "start": result.start, "end": result.end,
+        "changes": [{"fact": c.fact, "old": c.old, "new": c.new, "old_shown": shown(c.fact, c.old),
+                     "new_shown": shown(c.fact, c.new), "at": iso(c.at), "sources": c.sources,
+                     "direction": c.direction, "disputed": list(c.disputed),
+                     "evidence": [{"feed": e.feed, "title": e.title, "link": e.link, "quote": e.quote}
+                                  for e in c.evidence]} for c in result.changes],
+        "notices": [{"kind": n.kind, "fact": n.fact, "at": iso(n.at), "current": n.current,
+                     "claims": [{"value": v, "sources": k} for v, k in n.values]} for n in result.notices],
+        "alerts": [{"at": iso(at), "rule": d.rule, "severity": d.severity, "title": d.title,
+                    "channels": list(d.channels), "dedupe_key": d.dedupe_key} for at, d in result.alerts],
+    }
+
+
+def _echo_backtest(ruleset: Ruleset, result: Any, folder: Path) -> None:
+    click.echo(f"Replayed {result.items} items in {result.polls} polls through rules {ruleset.digest} ({folder}); "
+               "nothing was sent and the live state was not touched.")
+    click.echo(f"\nFact transitions ({len(result.changes)}):")
+    for c in result.changes:
+        spec = ruleset.facts[c.fact]
+        more = f", {c.sources} sources" if c.sources > 1 else ""
+        more += ", backwards" if c.direction == "backwards" else ""
+        click.echo(f"  {_when(c.at)}  {c.fact}: {spec.display(c.old)} -> {spec.display(c.new)}  [signal{more}]")
+        for e in c.evidence:
+            click.echo(f"      - {e.title} [{e.feed}] {e.link or ''}".rstrip())
+    click.echo(f"\nContradictions, reviews and pending reports ({len(result.notices)}):")
+    for n in result.notices:
+        spec = ruleset.facts[n.fact]
+        claims = " / ".join(f"{spec.display(v)} ({k})" for v, k in n.values)
+        click.echo(f"  {_when(n.at)}  {n.fact}: {n.kind}: {claims}")
+    click.echo(f"\nAlerts ({len(result.alerts)}):")
+    for at, d in result.alerts:
+        click.echo(f"  {_when(at)}  [{d.severity}] {d.rule} -> {', '.join(d.channels)}: {d.title}")
+    click.echo("\nFacts at the end:")
+    for name, value in sorted(result.end.items()):
+        spec = ruleset.facts.get(name)
+        show = spec.display if spec else str
+        start = result.start.get(name)
+        was = f" (started at {show(start)})" if start is not None and start != value else ""
+        click.echo(f"  {name} = {show(value)}{was}")

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import time
 from collections.abc import Mapping
 
-from ..match import ItemRule, Matcher
+from ..match import CompiledTerm, ItemRule, Matcher
 from ..polling import Cadence
+from ..text import quantity
 
 CONSOLE = "console"  # the built-in channel: alerts printed to the daemon's standard output
 
@@ -68,8 +69,25 @@ class Feed:
 @dataclass(frozen=True)
 class Signal:
     index: int
-    value: str
-    matcher: Matcher
+    value: str | None               # the value it supports (canonical); None when it extracts one
+    matcher: Matcher                # with ``extract`` among its ``all`` terms, when there is one
+    extract: CompiledTerm | None = None
+    backwards: bool = False         # may report a move back to an earlier stage
+    feeds: frozenset[str] | None = None  # only items of these feeds are evidence (None: every feed)
+
+
+@dataclass(frozen=True)
+class Corroboration:
+    sources: int = 1                # independent sources needed
+    within: float = 86400.0         # seconds: the window they must fall in; pending reports expire after it
+    trusted: frozenset[str] = frozenset()  # feed names whose report is enough alone
+
+
+@dataclass(frozen=True)
+class Regression:
+    operator: bool = True           # never move back on evidence: open a review instead
+    sources: int = 2
+    within: float = 86400.0
 
 
 @dataclass(frozen=True)
@@ -80,12 +98,53 @@ class Fact:
     values: tuple[str, ...] | None
     ordered: bool
     signals: tuple[Signal, ...]
+    kind: str = ""                  # status, number or text ("": status with values, else text)
+    unit: str | None = None         # number facts
+    corroborate: Corroboration = Corroboration()
+    regression: Regression = Regression()
+    precision: int | None = None    # number facts: significant digits that make two amounts the same
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            object.__setattr__(self, "kind", "status" if self.values else "text")
 
     def rank(self, value: str) -> int | None:
         """Position of ``value`` among ordered values (``None`` if unordered or unknown)."""
         if not self.ordered or self.values is None or value not in self.values:
             return None
         return self.values.index(value)
+
+    def normalise(self, raw: str) -> str | None:
+        """``raw`` as this fact stores it, or ``None`` if it is not a value of this fact:
+        status -> one of ``values``; number -> canonical digits (``"$61bn"`` -> ``"61000000000"``,
+        ``None`` in another currency than ``unit``); text -> spaces collapsed."""
+        if self.kind == "number":
+            found = quantity.parse(raw)
+            if found is None or (found.unit and self.unit and found.unit != self.unit.upper()):
+                return None
+            return quantity.canonical(found.value)
+        text = " ".join(raw.split()).strip(" \"'“”‘’.,;:")
+        if self.kind == "status":
+            return text if self.values is not None and text in self.values else None
+        return text or None
+
+    def key(self, value: str) -> str:
+        """What two values must share to be the same claim: text compares without case, numbers
+        to ``precision`` significant digits when it is set."""
+        if self.kind == "text":
+            return value.casefold()
+        if self.kind == "number" and self.precision:
+            try:
+                return f"{float(value):.{self.precision - 1}e}"
+            except ValueError:
+                return value
+        return value
+
+    def display(self, value: str | None) -> str:
+        """A value as people read it: ``"61 billion USD"``."""
+        if value is None or value == "":
+            return "(unknown)"
+        return quantity.display(value, self.unit) if self.kind == "number" else value
 
 
 @dataclass(frozen=True)
@@ -103,6 +162,7 @@ class AlertRule:
     realert: float | None = None    # seconds: at most one alert per realert key in this time
     realert_key: str | None = None  # template source of the key (None: the fact, or the whole rule)
     digest: bool = True             # may be grouped into a channel's digest
+    events: frozenset[str] = frozenset({"change"})  # change, pending, contradiction, review
 
 
 @dataclass(frozen=True)
@@ -144,8 +204,19 @@ class Ruleset:
     digest: str                     # sha256 of the rule files, first 12 hex digits
     files: tuple[str, ...] = field(default=())
 
-    def fact_rules(self, fact: str) -> list[AlertRule]:
-        return [rule for rule in self.alerts.values() if rule.kind == "fact" and rule.fact == fact]
+    def fact_rules(self, fact: str, event: str = "change") -> list[AlertRule]:
+        return [rule for rule in self.alerts.values()
+                if rule.kind == "fact" and rule.fact == fact and event in rule.events]
+
+    def diff(self, old: Ruleset) -> dict[str, list[str]]:
+        """What replacing ``old`` by this set changes: names added, removed, changed per section."""
+        out: dict[str, list[str]] = {}
+        for section in ("feeds", "facts", "alerts", "channels"):
+            before, after = getattr(old, section), getattr(self, section)
+            out[f"{section}_added"] = sorted(set(after) - set(before))
+            out[f"{section}_removed"] = sorted(set(before) - set(after))
+            out[f"{section}_changed"] = sorted(k for k in set(after) & set(before) if after[k] != before[k])
+        return {k: v for k, v in out.items() if v}
 
     def feed_rules(self, feed: str) -> list[AlertRule]:
         """The feed-health alert rules watching ``feed``."""

@@ -7,65 +7,22 @@ raises on reload.
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import hashlib
 import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from collections.abc import Callable, Mapping
-
-from pydantic import ValidationError
+from collections.abc import Mapping
 
 from ..errors import Problem, RuleError
-from ..match import ItemRule, Matcher, compile_term
 from . import compiled as c
-from .problems import problems_from
-from .delivery import alert_noise, channel_options
-from .schema import MatchSpec, RuleFile, SettingsSpec
-from .yamlsrc import key_position, locate, position, read_yaml
+from .build import Source, build_ruleset, merge
+from .matchers import compile_matcher
+from .secrets import ConfigCheck, UrlCheck
+from .validate import validate_file
+from .yamlsrc import read_yaml
+
+__all__ = ["RULE_SUFFIXES", "ConfigCheck", "UrlCheck", "compile_matcher", "load_rules", "rule_files"]
 
 RULE_SUFFIXES = (".yaml", ".yml")
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
-# check_url(url, written) -> None if the channel is usable, else a message (secrets masked).
-# ``url`` is expanded from the environment; ``written`` is the text of the rule file, so the
-# check can also refuse secrets written into the file itself.
-UrlCheck = Callable[[str, str], "str | None"]
-# check_config(path, tag) -> None if the apprise config file is usable, else a message (secrets masked).
-ConfigCheck = Callable[[str, "str | None"], "str | None"]
-
-
-@dataclass
-class _Source:
-    """One parsed and validated file."""
-
-    display: str
-    data: Any
-    model: RuleFile
-
-
-@dataclass
-class _Merged:
-    origins: dict[tuple[str, str], tuple[_Source, tuple[int, int]]] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-
-    def claim(self, kind: str, name: str, source: _Source, pos: tuple[int, int]) -> bool:
-        """Register a name; a second definition anywhere is a problem naming both places."""
-        first = self.origins.get((kind, name))
-        if first is not None:
-            other, (line, col) = first
-            self.problems.append(Problem(source.display, pos[0], pos[1],
-                                         f"already defined at {other.display}:{line}:{col}",
-                                         f'{kind} "{name}"'))
-            return False
-        self.origins[(kind, name)] = (source, pos)
-        return True
-
-    def where(self, kind: str, name: str) -> tuple[_Source, tuple[int, int]]:
-        return self.origins[(kind, name)]
 
 
 def rule_files(folder: Path) -> list[Path]:
@@ -76,8 +33,12 @@ def rule_files(folder: Path) -> list[Path]:
 
 
 def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
-               check_url: UrlCheck | None = None, check_config: ConfigCheck | None = None) -> c.Ruleset:
-    """Load and compile every rule file under ``folder``; raise ``RuleError`` listing all problems."""
+               check_url: UrlCheck | None = None, check_config: ConfigCheck | None = None,
+               channels: bool = True) -> c.Ruleset:
+    """Load and compile every rule file under ``folder``; raise ``RuleError`` listing all problems.
+
+    With ``channels=False`` channel URLs are neither expanded nor checked (for tools that send
+    nothing, such as `watcher explain` and `watcher backtest`, which then need no secrets)."""
     folder = Path(folder)
     environ = os.environ if environ is None else environ
     if not folder.is_dir():
@@ -87,7 +48,7 @@ def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
         raise RuleError([Problem(str(folder), 1, 1, "no rule files (*.yaml or *.yml) in this folder")])
 
     problems: list[Problem] = []
-    sources: list[_Source] = []
+    sources: list[Source] = []
     digest = hashlib.sha256()
     for path in paths:
         display = _display(path)
@@ -97,23 +58,19 @@ def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
         problems += found
         if found or data is None:
             continue
-        if not isinstance(data, dict):
-            line, col = position(data)
-            problems.append(Problem(display, line, col, "a rule file is a block of sections: "
-                                    "settings, feeds, facts, alerts, channels"))
-            continue
-        try:
-            sources.append(_Source(display, data, RuleFile.model_validate(data)))
-        except ValidationError as exc:
-            problems += problems_from(exc, data, display)
+        checked = validate_file(data, display)
+        problems += checked.problems
+        if isinstance(data, dict):
+            sources.append(Source(display, data, checked.model, checked.names, checked.alert_rows))
 
-    # Files that validated are merged and cross-checked even when others failed, so one run
-    # reports every problem there is (a reference into a broken file is not reported twice:
-    # the broken file's names still count as defined).
-    merged = _merge(sources)
+    # Every file's valid entries are merged and cross-checked even when other entries failed, so
+    # one run reports every problem there is (a reference to a broken entry is not reported
+    # twice: the names of broken entries still count as defined).
+    merged = merge(sources)
     problems += merged.problems
-    ruleset, found = _compile(sources, merged, digest.hexdigest()[:12], environ, check_url,
-                              tuple(_display(p) for p in paths), check_config)
+    ruleset, found = build_ruleset(sources, merged, digest.hexdigest()[:12], environ, check_url,
+                                   tuple(_display(p) for p in paths), channels=channels,
+                                   check_config=check_config)
     problems += found
     if problems:
         raise RuleError(problems)
@@ -125,234 +82,3 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-def _merge(sources: list[_Source]) -> _Merged:
-    merged = _Merged()
-    for src in sources:
-        for section in ("feeds", "facts", "channels"):
-            block = src.data.get(section) or {}
-            for name in getattr(src.model, section):
-                merged.claim(section[:-1], name, src, key_position(block, name))
-        for i, alert in enumerate(src.model.alerts):
-            merged.claim("alert", alert.name, src, locate(src.data, ("alerts", i, "name")))
-        if src.model.settings is not None:
-            merged.claim("settings", "settings", src, key_position(src.data, "settings"))
-    if ("channel", c.CONSOLE) in merged.origins:
-        src, (line, col) = merged.origins[("channel", c.CONSOLE)]
-        merged.problems.append(Problem(src.display, line, col,
-                                       f'"{c.CONSOLE}" is built in (alerts printed by the daemon); pick another name',
-                                       f'channel "{c.CONSOLE}"'))
-    return merged
-
-
-def _suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
-def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapping[str, str],
-             check_url: UrlCheck | None, files: tuple[str, ...],
-             check_config: ConfigCheck | None = None) -> tuple[c.Ruleset, list[Problem]]:
-    problems: list[Problem] = []
-    settings = next((s.model.settings for s in sources if s.model.settings is not None), None)
-    default_interval = settings.interval if settings else 900.0
-    default_backlog = c.Backlog(settings.backlog.alerts, settings.backlog.facts) if settings else c.Backlog(0, 172800)
-    give_up = settings.delivery.give_up if settings else None
-    defaults = settings or SettingsSpec()
-
-    feeds: dict[str, c.Feed] = {}
-    facts: dict[str, c.Fact] = {}
-    channels: dict[str, c.Channel] = {}
-    for src in sources:
-        for name, spec in src.model.feeds.items():
-            backlog = c.Backlog(spec.backlog.alerts, spec.backlog.facts) if spec.backlog else default_backlog
-            headers, proxy, found = _feed_secrets(src, name, spec, environ)
-            problems += found
-            feeds[name] = c.Feed(name, spec.url, spec.interval or default_interval, tuple(spec.tags),
-                                 headers, spec.user_agent or defaults.user_agent, backlog,
-                                 min_interval=_first(spec.min_interval, defaults.min_interval),
-                                 max_interval=_first(spec.max_interval, defaults.max_interval),
-                                 adaptive=_first(spec.adaptive, defaults.adaptive), proxy=proxy)
-        for name, spec in src.model.facts.items():
-            fact_problems = _check_fact_values(src, name, spec)
-            problems += fact_problems
-            signals = tuple(c.Signal(i, s.value, compile_matcher(s.match)) for i, s in enumerate(spec.signals))
-            facts[name] = c.Fact(name, spec.describe, spec.known,
-                                 tuple(spec.values) if spec.values else None, spec.ordered, signals)
-        for name, spec in src.model.channels.items():
-            if spec.config is not None:
-                channel, problem = _config_channel(src, name, spec.config, spec.tag, check_config)
-            else:
-                channel, problem = _channel(src, name, spec.url or "", environ, check_url)
-            channel = dataclasses.replace(channel, **channel_options(spec, give_up))
-            if problem:
-                problems.append(problem)
-            else:
-                channels[name] = channel
-
-    feed_names = set(feeds)
-    tags = {tag: {f.name for f in feeds.values() if tag in f.tags} for f in feeds.values() for tag in f.tags}
-    known_channels = sorted(set(merged_names(merged, "channel")) | {c.CONSOLE})
-    alerts: dict[str, c.AlertRule] = {}
-    item_rules: list[ItemRule] = []
-    for src in sources:
-        for i, spec in enumerate(src.model.alerts):
-            owner = f'alert "{spec.name}"'
-            for j, target in enumerate(spec.notify):
-                if target not in known_channels:
-                    line, col = locate(src.data, ("alerts", i, "notify", j))
-                    problems.append(Problem(src.display, line, col, f'notify: unknown channel "{target}"'
-                                            f"{_suggest(target, known_channels)}", owner))
-            on = spec.on
-            if on.fact is not None:
-                if on.fact not in facts and ("fact", on.fact) not in merged.origins:
-                    line, col = locate(src.data, ("alerts", i, "on", "fact"))
-                    problems.append(Problem(src.display, line, col, f'on.fact: unknown fact "{on.fact}"'
-                                            f"{_suggest(on.fact, sorted(facts))}", owner))
-                elif on.to and facts.get(on.fact) and facts[on.fact].values:
-                    for k, value in enumerate(on.to):
-                        if value not in facts[on.fact].values:  # type: ignore[operator]
-                            line, col = locate(src.data, ("alerts", i, "on", "to", k))
-                            problems.append(Problem(src.display, line, col,
-                                                    f'on.to: "{value}" is not one of the values of fact '
-                                                    f'"{on.fact}"{_suggest(value, list(facts[on.fact].values or ()))}',
-                                                    owner))
-                alerts[spec.name] = c.AlertRule(spec.name, "fact", tuple(spec.notify), spec.severity,
-                                                spec.title, spec.body, fact=on.fact,
-                                                to=frozenset(on.to) if on.to else None, **alert_noise(spec))
-            else:
-                selected: set[str] | None = None
-                if on.feeds is not None:  # names or tags (for `items` and `feed_down`)
-                    selected = set()
-                    for k, name in enumerate(on.feeds):
-                        if name in feed_names:
-                            selected.add(name)
-                        elif name in tags:
-                            selected |= tags[name]
-                        else:
-                            line, col = locate(src.data, ("alerts", i, "on", "feeds", k))
-                            problems.append(Problem(src.display, line, col,
-                                                    f'on.feeds: no feed or feed tag is called "{name}"'
-                                                    f"{_suggest(name, sorted(feed_names | set(tags)))}", owner))
-                if on.feed_down is not None:
-                    alerts[spec.name] = c.AlertRule(spec.name, "feed", tuple(spec.notify), spec.severity,
-                                                    spec.title, spec.body, feed_down=on.feed_down,
-                                                    feeds=frozenset(selected) if selected is not None else None)
-                    continue
-                assert on.items is not None
-                alerts[spec.name] = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity,
-                                                spec.title, spec.body, **alert_noise(spec))
-                item_rules.append(ItemRule(spec.name, compile_matcher(on.items),
-                                           frozenset(selected) if selected is not None else None,
-                                           updates=on.updates))
-    ruleset = c.Ruleset(feeds, facts, alerts, tuple(item_rules), channels, digest, files)
-    return ruleset, problems
-
-
-def merged_names(merged: _Merged, kind: str) -> list[str]:
-    return [name for (k, name) in merged.origins if k == kind]
-
-
-def _check_fact_values(src: _Source, name: str, spec: Any) -> list[Problem]:
-    if not spec.values:
-        return []
-    problems = []
-    owner = f'fact "{name}"'
-    values = list(spec.values)
-    if len(set(values)) != len(values):
-        line, col = locate(src.data, ("facts", name, "values"))
-        problems.append(Problem(src.display, line, col, "values: a value is listed twice", owner))
-    if spec.known not in values:
-        line, col = locate(src.data, ("facts", name, "known"))
-        problems.append(Problem(src.display, line, col, f'known: "{spec.known}" is not one of the values'
-                                f"{_suggest(spec.known, values)}", owner))
-    for i, signal in enumerate(spec.signals):
-        if signal.value not in values:
-            line, col = locate(src.data, ("facts", name, "signals", i, "value"))
-            problems.append(Problem(src.display, line, col, f'signals[{i}].value: "{signal.value}" is not one '
-                                    f"of the values{_suggest(signal.value, values)}", owner))
-    return problems
-
-
-def _first(value: Any, default: Any) -> Any:
-    return default if value is None else value
-
-
-def _feed_env(src: _Source, name: str, loc: tuple[str, ...], written: str,
-              environ: Mapping[str, str]) -> tuple[str, Problem | None]:
-    """A feed setting with ``${VAR}`` (or ``${VAR:-default}``) taken from the environment."""
-    missing = [m.group(1) for m in _ENV.finditer(written) if not environ.get(m.group(1)) and m.group(2) is None]
-    if missing:
-        line, col = locate(src.data, ("feeds", name, *loc))
-        return "", Problem(src.display, line, col, f"{'.'.join(loc)}: the environment variable {missing[0]} "
-                           "is not set", f'feed "{name}"')
-    return _ENV.sub(lambda m: environ.get(m.group(1)) or (m.group(2) or ""), written), None
-
-
-def _feed_secrets(src: _Source, name: str, spec: Any,
-                  environ: Mapping[str, str]) -> tuple[tuple[tuple[str, str], ...], c.Secret | None, list[Problem]]:
-    """A feed's headers and proxy, expanded from the environment (they may carry credentials)."""
-    problems: list[Problem] = []
-    headers = []
-    for key, value in spec.headers.items():
-        expanded, problem = _feed_env(src, name, ("headers", key), value, environ)
-        headers.append((key, expanded))
-        problems += [problem] if problem else []
-    proxy = None
-    if spec.proxy is not None:
-        url, problem = _feed_env(src, name, ("proxy",), spec.proxy, environ)
-        if problem is None and not re.match(r"^https?://[^\s/?#]+", url.strip()):
-            line, col = locate(src.data, ("feeds", name, "proxy"))
-            problem = Problem(src.display, line, col, "proxy: not an http:// or https:// address", f'feed "{name}"')
-        problems += [problem] if problem else []
-        proxy = c.Secret(url.strip())
-    return tuple(headers), proxy, problems
-
-
-def _channel(src: _Source, name: str, written: str, environ: Mapping[str, str],
-             check_url: UrlCheck | None) -> tuple[c.Channel, Problem | None]:
-    owner = f'channel "{name}"'
-    line, col = locate(src.data, ("channels", name))
-    missing: list[str] = []
-
-    def expand(found: re.Match[str]) -> str:
-        var, default = found.group(1), found.group(2)
-        if var in environ and environ[var] != "":
-            return environ[var]
-        if default is not None:
-            return default
-        missing.append(var)
-        return ""
-
-    url = _ENV.sub(expand, written).strip()
-    channel = c.Channel(name, c.Secret(url), written)
-    if missing:
-        return channel, Problem(src.display, line, col, "the environment variable"
-                                f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                                f"{'are' if len(missing) > 1 else 'is'} not set", owner)
-    if url == c.CONSOLE:
-        return channel, None
-    if check_url is not None:
-        message = check_url(url, written)
-        if message:
-            return channel, Problem(src.display, line, col, message, owner)
-    return channel, None
-
-
-def _config_channel(src: _Source, name: str, config: str, tag: str | None,
-                    check_config: ConfigCheck | None) -> tuple[c.Channel, Problem | None]:
-    """A channel whose URLs live in an apprise config file (a path relative to the rule file)."""
-    path = str((Path(src.display).parent / Path(config).expanduser()).resolve())
-    channel = c.Channel(name, c.Secret(""), f"config: {config}", config=path, tag=tag)
-    message = check_config(path, tag) if check_config is not None else None
-    if message:
-        line, col = locate(src.data, ("channels", name, "config"))
-        return channel, Problem(src.display, line, col, message, f'channel "{name}"')
-    return channel, None
-
-
-def compile_matcher(spec: MatchSpec) -> Matcher:
-    def terms(group: list[Any]) -> tuple[Any, ...]:
-        return tuple(compile_term(t.regex, words=t.words, case_sensitive=t.case_sensitive) for t in group)
-    return Matcher(terms(spec.all), terms(spec.any), terms(spec.none), tuple(spec.scope))

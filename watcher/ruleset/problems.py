@@ -22,8 +22,13 @@ _SECTIONS = {"feeds": "feed", "facts": "fact", "channels": "channel"}
 
 
 def problems_from(exc: ValidationError, data: Any, display: str) -> list[Problem]:
+    return problems_from_errors(exc.errors(include_url=False), data, display)
+
+
+def problems_from_errors(errors: list[Any], data: Any, display: str) -> list[Problem]:
+    """Problems for pydantic error dicts whose ``loc`` is a path into ``data``."""
     found: dict[tuple[int, int, str], Problem] = {}
-    for err in exc.errors(include_url=False):
+    for err in errors:
         loc = tuple(err["loc"])
         kind = err["type"]
         line, col = locate(data, loc, at_key=kind == "extra_forbidden")
@@ -58,7 +63,8 @@ def _path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("Term", "ChannelSpec", "regex"):  # union tags and the internal form of a term
+        elif part in ("Term", "ChannelSpec", "regex", "words", "str", "float", "Regression",
+                      "literal['operator']"):  # union tags and the inner forms of a term
             continue
         else:
             out += ("." if out else "") + str(part)

@@ -3,7 +3,8 @@
 This model is the single source of truth for what a rule file may contain: the loader
 validates against it (unknown keys are errors), ``watcher schema`` exports it as JSON Schema
 for editors, and the README's reference follows it. Cross-references between files (an alert
-naming a channel or a fact) are checked after all files are merged, in ``load.py``.
+naming a channel or a fact) are checked after all files are merged, in ``build.py``; the
+``match`` block lives in ``terms.py``.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from ..models import ITEM_FIELDS
 from ..templates import check_template
 from ..timefmt import parse_duration
+from .terms import MatchSpec, Scope, Strict, Term, TermValue
+
+__all__ = ["AlertOn", "AlertSpec", "ChannelSpec", "Corroboration", "FactSpec", "FeedSpec", "MatchSpec", "Regression",
+           "RuleFile", "Scope", "SettingsSpec", "Signal", "Strict", "Term", "TermValue"]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
-Scope = Literal["title", "summary", "content", "link", "author", "categories", "feed"]
-assert set(Scope.__args__) == set(ITEM_FIELDS)  # type: ignore[attr-defined]
 Severity = Literal["info", "warning", "critical"]
 
 
@@ -33,70 +35,45 @@ Duration = Annotated[float, BeforeValidator(_duration),
                      Field(json_schema_extra={"type": ["string", "number"], "examples": ["30s", "15m", "2h", "1d"]})]
 
 
-class Strict(BaseModel):
-    """Every block of a rule file: unknown keys are errors, values are immutable once loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Term(Strict):
-    """One thing to look for in an item's text.
-
-    Written as a plain string it is a *pattern of words*: matched case-insensitively, as whole
-    words (``aid`` does not match ``said``), with any run of spaces matching any whitespace, and
-    regular-expression syntax allowed (``passe[sd]``, ``ukraine|foreign aid``). Written as
-    ``{regex: ...}`` it is a raw regular expression with no word boundaries added.
-    """
-
-    regex: str = Field(description="A Python regular expression, matched as written (no word boundaries added).")
-    case_sensitive: bool = Field(False, description="Match upper and lower case exactly.")
-    words: bool = Field(False, exclude=True, json_schema_extra={"readOnly": True},
-                        description="Internal: true when written as a plain string (a pattern of words).")
-
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("a term cannot be empty")
-        try:
-            re.compile(value)
-        except re.error as exc:
-            where = f" at position {exc.pos}" if exc.pos is not None else ""
-            raise ValueError(f"the pattern {value!r} is not a valid regular expression: {exc.msg}{where}") from None
-        return value
-
-
-def _term(value: Any) -> Any:
-    # A bare string is the common case; it becomes a word pattern. Numbers are accepted as text
-    # ("2024") because rule authors write them unquoted.
-    if isinstance(value, bool) or value is None:
-        raise ValueError("a term is a word or phrase in quotes, or {regex: ...}")
-    if isinstance(value, (int, float)):
-        value = str(value)
-    if isinstance(value, str):
-        return {"regex": value, "words": True}
+def _text_value(value: Any) -> Any:
+    # numbers and amounts are written unquoted (known: 61e9); they are values like any other
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value) if isinstance(value, float) else str(value)
     return value
 
 
-TermValue = Annotated[Term, BeforeValidator(_term)]
+Value = Annotated[str, BeforeValidator(_text_value, json_schema_input_type=str | float)]
 
 
-class MatchSpec(Strict):
-    """Which items match: ``all`` terms, at least one of ``any``, and none of ``none``."""
+class Corroboration(Strict):
+    """How much evidence moves a fact: independent sources within a time window."""
 
-    all: list[TermValue] = Field(default_factory=list, description="Every one of these terms must appear.")
-    any: list[TermValue] = Field(default_factory=list, description="At least one of these terms must appear.")
-    none: list[TermValue] = Field(default_factory=list, description="The item does not match if any of these appears.")
-    scope: list[Scope] = Field(default_factory=lambda: ["title", "summary", "content"],
-                               description="Which fields of the item to look in.")
+    sources: int = Field(1, ge=1, le=20, description="Independent sources needed: different feeds, and not the "
+                                                     "same syndicated text.")
+    within: Duration = Field(86400, description="They must all be seen within this window; a lone report waits "
+                                                "this long for corroboration, then expires.")
+    trusted: list[Name] = Field(default_factory=list, description="Feeds (or feed tags) whose report is enough "
+                                                                  "on its own.")
 
-    @model_validator(mode="after")
-    def _needs_a_positive_term(self) -> MatchSpec:
-        if not self.all and not self.any:
-            raise ValueError("a match needs at least one term under `all` or `any`")
-        if not self.scope:
-            raise ValueError("`scope` cannot be empty")
-        return self
+
+class Regression(Strict):
+    """What a report of an earlier stage needs (from a signal with `backwards: true`)."""
+
+    operator: bool = Field(False, description="Never move back on evidence: flag the fact for an operator's review.")
+    sources: int = Field(2, ge=1, le=20, description="Independent sources needed to move the fact back.")
+    within: Duration = Field(86400, description="Window in which they must be seen.")
+
+
+def _regression(value: Any) -> Any:
+    if value == "operator":
+        return {"operator": True}
+    if isinstance(value, str):
+        raise ValueError(f"expected `operator` or a block with `sources` and `within`, got {value!r}")
+    return value
+
+
+RegressionValue = Annotated[Regression, BeforeValidator(_regression,
+                                                        json_schema_input_type=Literal["operator"] | Regression)]
 
 
 class Backlog(Strict):
@@ -122,6 +99,8 @@ class SettingsSpec(Strict):
     min_interval: Duration | None = Field(None, description="Default for feeds' `min_interval`.")
     max_interval: Duration | None = Field(None, description="Default for feeds' `max_interval`.")
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    corroborate: Corroboration = Field(default_factory=Corroboration,
+                                       description="Default evidence needed to move a fact.")
 
 
 class FeedSpec(Strict):
@@ -169,31 +148,97 @@ class FeedSpec(Strict):
 
 
 class Signal(Strict):
-    """Items matching ``match`` are evidence that the fact now has ``value``."""
+    """Items matching ``match`` are evidence that the fact now has ``value`` (or the value
+    ``extract`` reads from the text)."""
 
-    value: str = Field(description="The value this signal supports.")
-    match: MatchSpec
+    model_config = ConfigDict(extra="forbid", frozen=True,
+                              json_schema_extra={"oneOf": [{"required": ["value"]}, {"required": ["extract"]}]})
+
+    value: Value | None = Field(None, description="The value this signal supports.")
+    extract: TermValue | None = Field(
+        None, description="Read the value from the text: a pattern with {amount}, {number} or {name}, or a "
+                          "regex group named `value`. It must be found, like an `all` term.")
+    match: MatchSpec | None = Field(None, description="Which items are evidence (optional with `extract`).")
+    feeds: list[Name] | None = Field(None, description="Only items from these feeds (or feeds with these tags) "
+                                                       "are evidence; default: every feed.")
+    backwards: bool = Field(False, description="Ordered facts: this signal may move the fact back to an earlier "
+                                               "stage (a veto, a court block); without it a report of an earlier "
+                                               "stage is old news.")
+
+    @model_validator(mode="after")
+    def _value_or_extract(self) -> Signal:
+        if (self.value is None) == (self.extract is None):
+            raise ValueError("a signal needs exactly one of `value` or `extract`")
+        if self.match is None and self.extract is None:
+            raise ValueError("a signal needs `match` (or `extract`)")
+        return self
 
 
 class FactSpec(Strict):
     describe: str = Field(description="What the fact is, in words; shown in alerts.")
-    known: str = Field(description="The value known when the rule was written.")
+    kind: Literal["status", "number", "text"] | None = Field(
+        None, description="status: one of `values`; number: an amount in `unit`; text: free text. Default: status "
+                          "when `values` is given, else text.")
+    known: Value = Field(description="The value known when the rule was written.")
     values: list[str] | None = Field(None, description="The allowed values; with `ordered: true`, in order.")
     ordered: bool = Field(False, description="Values are stages: a report of an earlier stage is old news.")
+    unit: str | None = Field(None, description="Number facts: the unit, e.g. USD; amounts in another currency "
+                                               "are not evidence.")
+    precision: int | None = Field(None, ge=1, le=15, description="Number facts: compare amounts to this many "
+                                                                 "significant digits (2: $60.8bn and $61bn are the "
+                                                                 "same claim); default: exactly.")
+    corroborate: Corroboration | None = Field(None, description="Evidence needed to move the fact; default: "
+                                                                "settings.corroborate.")
+    regression: RegressionValue = Field(
+        default_factory=lambda: Regression(operator=True),
+        description="Ordered facts: a report of an earlier stage from a `backwards` signal needs this much "
+                    "evidence, or (operator) only flags the fact for review.")
     signals: list[Signal] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _ordered_needs_values(self) -> FactSpec:
+    def _consistent(self) -> FactSpec:
+        kind = self.fact_kind
         if self.ordered and not self.values:
             raise ValueError("`ordered: true` needs the list of `values` in order")
+        if kind == "status" and not self.values:
+            raise ValueError("a status fact needs its `values`")
+        if kind != "status" and self.values:
+            raise ValueError(f"`values` only applies to status facts, not to kind: {kind}")
+        if self.unit is not None and kind != "number":
+            raise ValueError("`unit` only applies to kind: number")
+        if self.precision is not None and kind != "number":
+            raise ValueError("`precision` only applies to kind: number")
         return self
+
+    @property
+    def fact_kind(self) -> str:
+        return self.kind or ("status" if self.values else "text")
+
+
+FactEvent = Literal["change", "pending", "contradiction", "review"]
+
+
+def _listed(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+FactEvents = Annotated[list[FactEvent], BeforeValidator(_listed, json_schema_input_type=FactEvent | list[FactEvent])]
 
 
 class AlertOn(Strict):
     """What fires the alert: a change of a fact, or a new item matching."""
 
-    fact: Name | None = Field(None, description="Fire when this fact changes.")
-    to: list[str] | None = Field(None, description="Only for changes to one of these values.")
+    model_config = ConfigDict(extra="forbid", frozen=True,
+                              json_schema_extra={"oneOf": [{"required": ["fact"]}, {"required": ["items"]},
+                                                           {"required": ["feed_down"]}]})
+
+    fact: Name | None = Field(None, description="Fire when this fact changes (or on another `event` of it).")
+    event: FactEvents = Field(
+        default_factory=lambda: ["change"],
+        description="change: the fact moved; pending: a new value was reported and awaits corroboration; "
+                    "contradiction: sources disagree within the window; review: a regression awaits an operator.")
+    to: list[Value] | None = Field(None, description="Only for these values (the new value; for contradiction "
+                                                     "and review, any value involved).")
     items: MatchSpec | None = Field(None, description="Fire for each new item that matches.")
     feeds: list[Name] | None = Field(None, description="Only items from these feeds (or feeds with these tags).")
     feed_down: Duration | None = Field(None, description="Fire when a feed has failed for this long, and again "
@@ -208,6 +253,8 @@ class AlertOn(Strict):
             raise ValueError("`on` needs exactly one of `fact` or `items`")
         if self.to is not None and self.fact is None:
             raise ValueError("`to` only applies to `on: {fact: ...}`")
+        if self.event != ["change"] and self.fact is None:
+            raise ValueError("`event` only applies to `on: {fact: ...}`")
         if self.feeds is not None and self.items is None and self.feed_down is None:
             raise ValueError("`feeds` only applies to `on: {items: ...}` and `on: {feed_down: ...}`")
         if self.updates and self.items is None:
@@ -344,7 +391,7 @@ def _channel(value: Any) -> Any:
     return {"url": value} if isinstance(value, str) else value
 
 
-ChannelValue = Annotated[ChannelSpec, BeforeValidator(_channel)]
+ChannelValue = Annotated[ChannelSpec, BeforeValidator(_channel, json_schema_input_type=str | ChannelSpec)]
 
 
 class RuleFile(Strict):
@@ -355,3 +402,12 @@ class RuleFile(Strict):
     facts: dict[Name, FactSpec] = Field(default_factory=dict)
     alerts: list[AlertSpec] = Field(default_factory=list)
     channels: dict[Name, ChannelValue] = Field(default_factory=dict)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a rule file, for editors (``watcher schema``; committed as
+    ``rules/watcher.schema.json``)."""
+    document = RuleFile.model_json_schema(mode="validation")
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = "watcher rule file"
+    return document

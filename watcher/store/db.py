@@ -16,6 +16,7 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 from collections.abc import Callable
 
 from sqlite_utils import Database
@@ -47,6 +48,20 @@ def open_database(path: str | Path, *, migrate: bool = True) -> Database:
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot use the state database {path}: {exc}") from None
     return db
+
+
+def open_readonly(path: str | Path) -> Database:
+    """Open the state database for reading only (backtests, explanations): nothing is created,
+    migrated or written, so it is safe next to a running daemon."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"no state database at {path} (set --db or WATCHER_DB)")
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, timeout=30)
+        conn.execute("PRAGMA busy_timeout=30000")
+        return Database(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot read the state database {path}: {exc}") from None
 
 
 class StateLock:

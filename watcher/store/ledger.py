@@ -1,11 +1,14 @@
 """The fact ledger: ``facts`` (current values) and ``fact_changes`` + ``fact_evidence`` (history).
 
 The history is append-only and never pruned: every value a fact ever had, when, why, which
-items supported it and which version of the rules decided it.
+items supported it (feed, title, link, the quoted sentence and the matched spans), how many
+independent sources, and which version of the rules decided it. Observations still waiting
+for corroboration and notices live next door, in ``observations.py``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,8 +16,20 @@ from collections.abc import Mapping
 
 from sqlite_utils import Database
 
-from ..models import Evidence, FactChange, FactState
+from ..models import Evidence, FactChange, FactState, Hit
 from ..timefmt import iso, parse_iso
+
+
+def hits_json(hits: tuple[Hit, ...]) -> str:
+    return json.dumps([{"term": h.term, "field": h.field, "start": h.start, "end": h.end, "text": h.text}
+                       for h in hits], ensure_ascii=False)
+
+
+def hits_from(text: str | None) -> tuple[Hit, ...]:
+    try:
+        return tuple(Hit(h["term"], h["field"], h["start"], h["end"], h["text"]) for h in json.loads(text or "[]"))
+    except (ValueError, KeyError, TypeError):
+        return ()
 
 
 def known_facts(db: Database) -> dict[str, FactState]:
@@ -28,15 +43,17 @@ def save_change(db: Database, change: FactChange) -> int:
     """Append a change to the history, move the fact, store its evidence; returns the change id."""
     with db.atomic():
         cursor = db.execute(
-            "INSERT INTO fact_changes (fact, old_value, new_value, at, cause, note, rules_hash, old_since_at) "
-            "VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT INTO fact_changes (fact, old_value, new_value, at, cause, note, rules_hash, old_since_at, "
+            "sources, direction, disputed) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
             [change.fact, change.old or None, change.new, iso(change.at), change.cause, change.note,
-             change.rules_hash, iso(change.old_since)])
+             change.rules_hash, iso(change.old_since), change.sources, change.direction,
+             json.dumps(list(change.disputed), ensure_ascii=False)])
         change_id = cursor.lastrowid
         for ev in change.evidence:
-            db.execute("INSERT INTO fact_evidence (change_id, item_id, feed, title, link, quote, published_at) "
-                       "VALUES (?,?,?,?,?,?,?)",
-                       [change_id, ev.item_id, ev.feed, ev.title, ev.link, ev.quote, iso(ev.published_at)])
+            db.execute("INSERT INTO fact_evidence (change_id, item_id, feed, title, link, quote, published_at, hits, "
+                       "value, observation_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                       [change_id, ev.item_id, ev.feed, ev.title, ev.link, ev.quote, iso(ev.published_at),
+                        hits_json(ev.hits), ev.value, ev.observation_id])
         db.execute(
             "INSERT INTO facts (name, value, since_at, source, change_id) VALUES (?,?,?,?,?) "
             "ON CONFLICT (name) DO UPDATE SET value = excluded.value, since_at = excluded.since_at, "
@@ -86,6 +103,14 @@ class HistoryEntry:
     note: str
     rules_hash: str
     evidence: tuple[Evidence, ...]
+    sources: int = 0
+    direction: str = ""
+    disputed: tuple[str, ...] = ()
+
+
+def _evidence(row: Mapping[str, Any]) -> Evidence:
+    return Evidence(row["item_id"], row["feed"], row["title"], row["link"], row["quote"],
+                    parse_iso(row["published_at"]), hits_from(row["hits"]), row["value"], row["observation_id"])
 
 
 def fact_history(db: Database, fact: str | None = None, *, limit: int = 1000) -> list[HistoryEntry]:
@@ -97,18 +122,21 @@ def fact_history(db: Database, fact: str | None = None, *, limit: int = 1000) ->
         ids = [r["id"] for r in rows]
         marks = ",".join("?" * len(ids))
         for e in db.query(f"SELECT * FROM fact_evidence WHERE change_id IN ({marks}) ORDER BY id", ids):
-            evidence.setdefault(e["change_id"], []).append(
-                Evidence(e["item_id"], e["feed"], e["title"], e["link"], e["quote"], parse_iso(e["published_at"])))
+            evidence.setdefault(e["change_id"], []).append(_evidence(e))
     return [HistoryEntry(r["id"], r["fact"], r["old_value"], r["new_value"], parse_iso(r["at"]),  # type: ignore[arg-type]
-                         r["cause"], r["note"], r["rules_hash"], tuple(evidence.get(r["id"], ())))
+                         r["cause"], r["note"], r["rules_hash"], tuple(evidence.get(r["id"], ())),
+                         r["sources"], r["direction"], tuple(json.loads(r["disputed"] or "[]")))
             for r in rows]
 
 
 def fact_rows(db: Database) -> list[dict[str, Any]]:
-    """Read-only: the facts board: each fact with its value, since when, and the last change's evidence."""
-    rows = [dict(r) for r in db.query("SELECT * FROM facts ORDER BY name")]
+    """Read-only: the facts board: each fact with its value, since when, and the last change's
+    evidence and number of independent sources."""
+    rows = [dict(r) for r in db.query(
+        "SELECT f.*, c.sources AS sources, c.note AS note FROM facts f LEFT JOIN fact_changes c ON c.id = f.change_id "
+        "ORDER BY f.name")]
     for row in rows:
         row["evidence"] = [dict(e) for e in db.query(
-            "SELECT feed, title, link, quote, published_at FROM fact_evidence WHERE change_id = ? ORDER BY id",
+            "SELECT feed, title, link, quote, published_at, value FROM fact_evidence WHERE change_id = ? ORDER BY id",
             [row["change_id"]])] if row["change_id"] else []
     return rows

@@ -188,6 +188,66 @@ def m010_polling(db: Database) -> None:
     ) WITHOUT ROWID""")
 
 
+@migrations()
+def m020_fact_evidence(db: Database) -> None:
+    """Observations that wait for corroboration (or supported a value), notices about facts
+    (pending reports, contradictions, reviews), and richer provenance on changes."""
+    db.execute("""
+    CREATE TABLE fact_observations (
+        id INTEGER PRIMARY KEY,
+        fact TEXT NOT NULL,
+        value TEXT NOT NULL,            -- as the fact stores it (canonical number, status, text)
+        state TEXT NOT NULL,            -- pending, applied, confirmed, stale, expired, superseded
+        item_id INTEGER REFERENCES items(id),
+        feed TEXT NOT NULL,
+        story TEXT NOT NULL DEFAULT '',
+        title TEXT NOT NULL,
+        link TEXT,
+        content_hash TEXT NOT NULL DEFAULT '',
+        text_key TEXT NOT NULL DEFAULT '',   -- fingerprint of the summary (syndicated copies share it)
+        quote TEXT NOT NULL,            -- the sentence(s) the claim was read from
+        hits TEXT NOT NULL DEFAULT '[]',     -- JSON [{term, field, start, end, text}]
+        signal INTEGER NOT NULL,
+        backwards INTEGER NOT NULL DEFAULT 0,
+        published_at TEXT,
+        seen_at TEXT NOT NULL,          -- when the item was first seen: the clock of the window
+        decided_at TEXT NOT NULL,       -- when its state last changed
+        change_id INTEGER REFERENCES fact_changes(id),
+        rules_hash TEXT NOT NULL DEFAULT '',
+        UNIQUE (fact, item_id, value)
+    )""")
+    db.execute("CREATE INDEX fact_observations_live ON fact_observations(state, seen_at)")
+    db.execute("CREATE INDEX fact_observations_fact ON fact_observations(fact, id)")
+    db.execute("CREATE INDEX fact_observations_item ON fact_observations(item_id)")
+    db.execute("""
+    CREATE TABLE fact_notices (
+        id INTEGER PRIMARY KEY,
+        fact TEXT NOT NULL,
+        kind TEXT NOT NULL,             -- pending, contradiction, review
+        current_value TEXT NOT NULL,
+        claims TEXT NOT NULL,           -- JSON [[value, independent sources], ...]
+        opened_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,       -- when its last observation leaves the window
+        closed_at TEXT,
+        resolution TEXT,                -- expired, operator
+        rules_hash TEXT NOT NULL DEFAULT ''
+    )""")
+    db.execute("CREATE INDEX fact_notices_open ON fact_notices(fact, kind, closed_at)")
+    db.execute("""
+    CREATE TABLE fact_notice_observations (
+        notice_id INTEGER NOT NULL REFERENCES fact_notices(id),
+        observation_id INTEGER NOT NULL REFERENCES fact_observations(id),
+        PRIMARY KEY (notice_id, observation_id)
+    )""")
+    db.execute("ALTER TABLE fact_changes ADD COLUMN sources INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE fact_changes ADD COLUMN direction TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE fact_changes ADD COLUMN disputed TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE fact_evidence ADD COLUMN hits TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE fact_evidence ADD COLUMN value TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE fact_evidence ADD COLUMN observation_id INTEGER REFERENCES fact_observations(id)")
+
+
 def apply(db: Database) -> list[str]:
     """Apply pending migrations; returns the names applied."""
     pending = [m.name for m in migrations.pending(db)]

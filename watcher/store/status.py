@@ -17,11 +17,6 @@ from sqlite_utils import Database
 from ..timefmt import iso, parse_iso
 from . import ledger
 
-# The facts branch records observations that wait for confirmation in this table; until a
-# migration creates it, ``pending_observations`` returns None and callers show nothing.
-PENDING_TABLE = "pending_observations"
-
-
 def open_readonly(path: str | Path, *, timeout: float = 5.0) -> Database:
     """A read-only connection to the state database (for any thread; close it after use)."""
     conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=timeout,
@@ -34,16 +29,12 @@ def has_table(db: Database, name: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone() is not None
 
 
-def pending_observations(db: Database) -> dict[str, list[dict[str, Any]]] | None:
-    """Observations waiting for confirmation, by fact; ``None`` when the table does not exist.
-
-    Reads whatever columns the table has (it must have ``fact``), newest first.
-    """
-    if not has_table(db, PENDING_TABLE):
-        return None
+def pending_observations(db: Database) -> dict[str, list[dict[str, Any]]]:
+    """Reports waiting for corroboration (``fact_observations`` in state pending), by fact, newest first."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for row in db.query(f"SELECT * FROM {PENDING_TABLE} ORDER BY rowid DESC LIMIT 500"):
-        out.setdefault(str(row.get("fact")), []).append(dict(row))
+    for row in db.query("SELECT fact, value, title, link, feed, quote, seen_at FROM fact_observations "
+                        "WHERE state = 'pending' ORDER BY id DESC LIMIT 500"):
+        out.setdefault(row["fact"], []).append(dict(row))
     return out
 
 

@@ -16,23 +16,23 @@ from ..timefmt import iso
 
 
 def facts(db: Database, ruleset: Ruleset | None) -> list[dict[str, Any]]:
-    """The facts board: value, since, source, the evidence for the value, pending observations.
-
-    ``pending`` is ``None`` when the state does not record pending observations.
-    """
+    """The facts board: value (as people read it: ``61 billion USD``), since, source, the evidence
+    for the value, and the reports still waiting for corroboration."""
     pending = status.pending_observations(db)
     board = []
     for row in ledger.fact_rows(db):
         spec = ruleset.facts.get(row["name"]) if ruleset else None
         board.append({
-            "name": row["name"], "value": row["value"], "since": row["since_at"], "source": row["source"],
+            "name": row["name"], "value": spec.display(row["value"]) if spec else row["value"],
+            "raw_value": row["value"], "since": row["since_at"], "source": row["source"],
             "describe": spec.describe if spec else row["name"],
             "values": list(spec.values) if spec and spec.values else None,
             "ordered": bool(spec and spec.ordered), "in_rules": spec is not None,
             "stage": spec.values.index(row["value"]) if spec and spec.values and row["value"] in spec.values else None,
             "evidence": [{"feed": e["feed"], "title": e["title"], "link": e["link"], "quote": e["quote"],
                           "published_at": e["published_at"]} for e in row["evidence"]],
-            "pending": None if pending is None else [_plain(p) for p in pending.get(row["name"], [])],
+            "pending": [{**_plain(p), "value": spec.display(p["value"]) if spec else p["value"]}
+                        for p in pending.get(row["name"], [])],
         })
     return board
 

@@ -1,0 +1,187 @@
+"""The rule author's tools as users run them: `watcher explain`, `watcher backtest`,
+`watcher facts set` for every kind of fact, and `watcher schema`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from datetime import datetime, timedelta, UTC
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, rfc822, run_cli, write_rules
+from servers import rss
+
+FEED_FILE = ROOT / "tests" / "data" / "feeds" / "aid-vote.xml"
+
+RULES = """\
+settings:
+  corroborate: {{sources: {sources}, within: 24h}}
+feeds:
+  ap: {{url: "{base}/ap.xml"}}
+  kyiv: {{url: "{base}/kyiv.xml"}}
+facts:
+  aid:
+    describe: US aid package for Ukraine
+    values: [stalled, passed-senate, signed]
+    ordered: true
+    known: stalled
+    signals:
+      - value: passed-senate
+        match: {{all: [senate, ukraine], any: ["pass(es|ed)"], scope: [title], within: sentence}}
+  amount:
+    describe: aid for Ukraine
+    kind: number
+    unit: USD
+    known: 60bn
+  chair:
+    describe: who chairs Armed Services
+    kind: text
+    known: Jack Reed
+alerts:
+  - name: aid-changed
+    on: {{fact: aid}}
+    notify: [team]
+  - name: drones
+    on: {{items: {{all: [drones]}}}}
+    notify: [team]
+channels:
+  team: ${{TEAM_URL}}
+"""
+
+
+def _setup(tmp_path: Path, feed_server, receiver, sources: int = 2) -> dict[str, str]:
+    rules = tmp_path / "rules"
+    rules.mkdir(exist_ok=True)
+    write_rules(rules, RULES.format(base=feed_server.url(""), sources=sources))
+    return {"TEAM_URL": receiver.url("/team"), "WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db")}
+
+
+def test_explain_a_feed_file_shows_fired_and_refused_terms(tmp_path):
+    result = run_cli("--rules", str(ROOT / "rules"), "--db", str(tmp_path / "none.db"), "explain", "--json",
+                     str(FEED_FILE))
+    assert result.returncode == 0, result.stderr
+    question, passed, denied, opinion = json.loads(result.stdout)
+    senate = next(s for s in passed["signals"] if s["target"] == "passed-senate")
+    assert senate["fired"] and senate["value"] == "passed-senate"
+    assert [(t["term"], [h["text"] for h in t["hits"]]) for t in senate["terms"] if t["group"] == "any"][0] == \
+        ("pass(es|ed)", ["passes"])
+    amount = next(s for s in passed["signals"] if s["fact"] == "us-aid-amount")
+    assert amount["value"] == "61 billion USD"
+    refused = next(s for s in question["signals"] if s["target"] == "passed-senate")
+    assert not refused["fired"] and "question guard" in refused["reason"]
+    assert {t["refused"][0]["guard"] for t in refused["terms"] if t["refused"]} == {"question"}
+    assert not any(s["fired"] for s in denied["signals"] + opinion["signals"])
+
+
+def test_explain_text_output_and_a_title_filter(tmp_path):
+    result = run_cli("--rules", str(ROOT / "rules"), "--db", str(tmp_path / "none.db"), "explain",
+                     "--title", "has not", str(FEED_FILE))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("'The House has not passed the Ukraine aid package' [aid-vote]")
+    assert "refused by the negation guard ('not')" in result.stdout
+
+
+def test_explain_a_url_and_a_stored_item(tmp_path, feed_server, receiver):
+    env = _setup(tmp_path, feed_server, receiver)
+    items = [{"title": "Senate passes Ukraine aid", "link": "https://ap.example/1", "guid": "1",
+              "pubDate": rfc822(datetime.now(UTC))}]
+    feed_server.set("/ap.xml", rss(items))
+    feed_server.set("/kyiv.xml", rss([]))
+    by_url = run_cli("explain", feed_server.url("/ap.xml"), "--feed", "ap", env=env)
+    assert by_url.returncode == 0, by_url.stderr
+    assert "+ aid = passed-senate (signal 1): evidence for a move forward, stalled -> passed-senate; moves the " \
+           "fact with 2 independent sources within 1d" in by_url.stdout
+    assert run_cli("check", env=env).returncode == 0
+    item_id = sqlite3.connect(tmp_path / "w.db").execute("SELECT id FROM items").fetchone()[0]
+    stored = run_cli("explain", str(item_id), env=env)
+    assert stored.returncode == 0, stored.stderr
+    assert stored.stdout.startswith(f"#{item_id} 'Senate passes Ukraine aid' [ap] https://ap.example/1")
+    assert "ledger: aid = passed-senate: pending" in stored.stdout
+    missing = run_cli("explain", "999", env=env)
+    assert missing.returncode == 1 and "no stored item 999" in missing.stderr
+
+
+def _db_digest(path: Path) -> str:
+    db = sqlite3.connect(path)
+    rows = [db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
+            for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+    db.close()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+@pytest.mark.slow
+def test_backtest_replays_without_touching_live_state(tmp_path, feed_server, receiver):
+    env = _setup(tmp_path, feed_server, receiver, sources=2)
+    now = datetime.now(UTC)
+    feed_server.set("/ap.xml", rss([]))
+    feed_server.set("/kyiv.xml", rss([]))
+    assert run_cli("check", env=env).returncode == 0
+    feed_server.set("/ap.xml", rss([{"title": "Senate passes Ukraine aid", "link": "https://ap.example/1",
+                                     "guid": "1", "pubDate": rfc822(now)},
+                                    {"title": "Ukraine shows new drones", "link": "https://ap.example/2",
+                                     "guid": "2", "pubDate": rfc822(now)}]))
+    assert run_cli("check", env=env).returncode == 0
+    live_alerts = len(receiver.received)                       # the drones alert; the fact is pending
+    assert live_alerts == 1
+    before = _db_digest(tmp_path / "w.db")
+
+    candidate = tmp_path / "candidate"
+    candidate.mkdir()
+    write_rules(candidate, RULES.format(base=feed_server.url(""), sources=1))
+    result = run_cli("backtest", "--rules", str(candidate), "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [(c["fact"], c["old"], c["new"], c["sources"]) for c in report["changes"]] == \
+        [("aid", "stalled", "passed-senate", 1)]
+    assert [a["rule"] for a in report["alerts"]] == ["drones", "aid-changed"]
+    assert report["end"]["aid"] == "passed-senate" and report["items"] == 2
+
+    same = json.loads(run_cli("backtest", "--json", env=env).stdout)   # the live rules: what did happen
+    assert same["changes"] == [] and [n["kind"] for n in same["notices"]] == ["pending"]
+    later = json.loads(run_cli("backtest", "--since", (now + timedelta(hours=1)).isoformat(), "--json",
+                               env=env).stdout)
+    assert later["items"] == 0
+    text = run_cli("backtest", "--rules", str(candidate), env=env)
+    assert "aid: stalled -> passed-senate  [signal]" in text.stdout and "nothing was sent" in text.stdout
+
+    assert _db_digest(tmp_path / "w.db") == before                      # the live state is untouched
+    assert len(receiver.received) == live_alerts                         # and nothing was sent
+
+
+@pytest.mark.slow
+def test_facts_set_takes_every_kind_and_supersedes_pending_reports(tmp_path, feed_server, receiver):
+    env = _setup(tmp_path, feed_server, receiver)
+    feed_server.set("/ap.xml", rss([{"title": "Senate passes Ukraine aid", "link": "https://ap.example/1",
+                                     "guid": "1", "pubDate": rfc822(datetime.now(UTC))}]))
+    feed_server.set("/kyiv.xml", rss([]))
+    assert run_cli("check", env=env).returncode == 0
+    board = run_cli("facts", env=env)
+    assert "pending: passed-senate until" in board.stdout and "Senate passes Ukraine aid [ap]" in board.stdout
+
+    status = run_cli("facts", "set", "aid", "passed-senate", "--note", "seen on senate.gov", env=env)
+    assert status.stdout.strip() == "aid: stalled -> passed-senate (recorded)"
+    amount = run_cli("facts", "set", "amount", "$61 billion", env=env)
+    assert amount.stdout.strip() == "amount: 60 billion USD -> 61 billion USD (recorded)"
+    again = run_cli("facts", "set", "amount", "61e9", env=env)
+    assert again.stdout.strip() == "amount is already 61 billion USD; nothing recorded"
+    text = run_cli("facts", "set", "chair", "Roger Wicker", env=env)
+    assert text.stdout.strip() == "chair: Jack Reed -> Roger Wicker (recorded)"
+    bad = run_cli("facts", "set", "amount", "a lot", env=env)
+    assert bad.returncode == 1 and "is not an amount in USD" in bad.stderr
+    bad_status = run_cli("facts", "set", "aid", "pased", env=env)
+    assert bad_status.returncode == 1 and "values: stalled, passed-senate, signed" in bad_status.stderr
+
+    history = json.loads(run_cli("facts", "history", "aid", "--json", env=env).stdout)
+    assert [(e["type"], e.get("state") or e.get("cause")) for e in history] == [
+        ("change", "operator"), ("report", "superseded"), ("change", "rules")]
+    assert history[0]["note"] == "seen on senate.gov"
+    assert "pending" not in run_cli("facts", env=env).stdout
+
+
+def test_schema_command_prints_the_committed_schema():
+    result = run_cli("schema")
+    assert result.returncode == 0
+    assert result.stdout == (ROOT / "rules" / "watcher.schema.json").read_text()

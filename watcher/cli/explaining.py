@@ -1,0 +1,107 @@
+"""Rendering `watcher explain`: items from a file or URL, and explanations as text or JSON."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import WatcherError
+from ..explain import ItemExplanation, MatchReport
+from ..models import Hit, StoredItem
+from ..timefmt import iso, utcnow
+
+
+def read_feed_items(source: str, feed_name: str | None, title_filter: str | None, limit: int) -> list[StoredItem]:
+    """The items of a feed file or URL, as if they had just been stored (id 0)."""
+    from ..parse import parse_feed
+
+    if source.startswith(("http://", "https://")):
+        body, url, content_type = asyncio.run(_fetch(source))
+        name = feed_name or "url"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise WatcherError(f"{source} is not a stored item id, a file or an http(s) URL")
+        body, url, content_type = path.read_bytes(), path.resolve().as_uri(), ""
+        name = feed_name or path.stem
+    parsed = parse_feed(body, url, content_type)
+    now = utcnow()
+    wanted = [i for i in parsed.items if not title_filter or title_filter.casefold() in i.title.casefold()]
+    return [StoredItem(0, name, item, now) for item in wanted[:limit]]
+
+
+async def _fetch(url: str) -> tuple[bytes, str, str]:
+    from ..fetch import Fetcher
+    from ..models import Fetched
+
+    fetcher = Fetcher()
+    try:
+        result = await fetcher.fetch(url)
+    finally:
+        await fetcher.aclose()
+    if not isinstance(result, Fetched):
+        raise WatcherError(f"{url} answered 304 Not Modified to a request without validators")
+    return result.body, result.url, result.content_type
+
+
+def _span(hit: Hit) -> str:
+    return f"{hit.field}[{hit.start}:{hit.end}] {hit.text!r}"
+
+
+def _echo_report(report: MatchReport, indent: str) -> None:
+    for term in report.terms:
+        found = ", ".join(_span(h) for h in term.hits[:3]) or "-"
+        mark = ("x" if term.hits else " ") if term.group != "none" else ("!" if term.hits else " ")
+        click.echo(f"{indent}[{mark}] {term.group:<4} '{term.source}': {found}")
+        for hit, cue in term.refused[:3]:
+            click.echo(f"{indent}        refused {_span(hit)}: {cue.guard} ({cue.text!r})")
+
+
+def echo_explanation(e: ItemExplanation, recorded: list[Any], *, verbose: bool) -> None:
+    item = e.item.item
+    ident = f"#{e.item.id} " if e.item.id else ""
+    click.echo(f"{ident}{item.title!r} [{e.item.feed}] {item.link or ''}".rstrip())
+    fired = [r for r in e.rules if r.applies and r.report.matched]
+    click.echo(f"  alert rules: {len(fired)} of {len(e.rules)} fire")
+    for r in e.rules:
+        if not r.applies:
+            click.echo(f"    - {r.rule}: not for feed {e.item.feed}")
+            continue
+        click.echo(f"    {'+' if r.report.matched else '-'} {r.rule}: {r.report.reason}")
+        if r.report.matched or verbose:
+            _echo_report(r.report, "        ")
+    click.echo(f"  fact signals: {sum(s.fired for s in e.signals)} of {len(e.signals)} fire")
+    for s in e.signals:
+        label = f"{s.fact} = {s.value or s.target} (signal {s.signal + 1})"
+        click.echo(f"    {'+' if s.fired else '-'} {label}: {s.outcome}")
+        if s.fired or verbose:
+            _echo_report(s.report, "        ")
+    for o in recorded:
+        change = f", change #{o.change_id}" if o.change_id else ""
+        click.echo(f"  ledger: {o.fact} = {o.value}: {o.state}{change} (rules {o.rules_hash})")
+
+
+def _report_json(report: MatchReport) -> dict[str, Any]:
+    return {"matched": report.matched, "reason": report.reason,
+            "terms": [{"group": t.group, "term": t.source,
+                       "hits": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text} for h in t.hits],
+                       "refused": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text,
+                                    "guard": c.guard, "cue": c.text} for h, c in t.refused]}
+                      for t in report.terms]}
+
+
+def explanation_json(e: ItemExplanation, recorded: list[Any]) -> dict[str, Any]:
+    item = e.item.item
+    return {
+        "item": {"id": e.item.id or None, "feed": e.item.feed, "title": item.title, "link": item.link,
+                 "published_at": iso(item.published_at)},
+        "rules": [{"rule": r.rule, "applies": r.applies, **_report_json(r.report)} for r in e.rules],
+        "signals": [{"fact": s.fact, "signal": s.signal, "target": s.target, "fired": s.fired, "value": s.value,
+                     "outcome": s.outcome,
+                     **_report_json(s.report)} for s in e.signals],
+        "ledger": [{"fact": o.fact, "value": o.value, "state": o.state, "change_id": o.change_id,
+                    "rules_hash": o.rules_hash} for o in recorded],
+    }

@@ -1,0 +1,259 @@
+"""Commands over the fact ledger: the board, a fact's history, an operator's correction."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import click
+
+from ..app import Watcher
+from ..errors import WatcherError
+from ..models import Evidence, FactChange
+from ..ruleset import Ruleset, load_rules
+from ..timefmt import iso, utcnow
+from .base import Context, _fail, _store, _when, cli
+
+
+def _rules_if_valid(obj: Context) -> Ruleset | None:
+    """The rules, for showing values with their units; the ledger is shown without them if
+    the rule files have problems (that is `watcher validate`'s business)."""
+    try:
+        return load_rules(obj.rules)
+    except WatcherError:
+        return None
+
+
+def _show(rules: Ruleset | None, fact: str, value: str | None) -> str:
+    spec = rules.facts.get(fact) if rules else None
+    return spec.display(value) if spec else (value or "(unknown)")
+
+
+def _evidence_json(ev: Evidence, rules: Ruleset | None, fact: str) -> dict[str, Any]:
+    return {"feed": ev.feed, "title": ev.title, "link": ev.link, "quote": ev.quote, "item_id": ev.item_id,
+            "published_at": iso(ev.published_at), "value": ev.value, "shown": _show(rules, fact, ev.value),
+            "spans": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text, "term": h.term}
+                      for h in ev.hits]}
+
+
+def _expiry(rules: Ruleset | None, fact: str, seen: datetime) -> datetime | None:
+    spec = rules.facts.get(fact) if rules else None
+    return seen + timedelta(seconds=spec.corroborate.within) if spec else None
+
+
+def _live(rules: Ruleset | None, fact: str, seen: datetime, now: datetime) -> bool:
+    """Still pending now (the ledger marks it expired at the next poll that weighs the fact)."""
+    until = _expiry(rules, fact, seen)
+    return until is None or until > now
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def facts(ctx: click.Context, as_json: bool) -> None:
+    """Show the ledger: every fact's value, since when, the evidence for it (with its number
+    of independent sources), reports still waiting for corroboration, and open
+    contradictions and reviews.
+
+    \b
+    Example:
+        watcher facts
+        watcher facts history us-aid-package
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..store import ledger, observations
+
+    rules = _rules_if_valid(ctx.obj)
+    now = utcnow()
+    store = _store(ctx.obj)
+    try:
+        rows = store.run(ledger.fact_rows)
+        pending = store.run(observations.observation_rows, states=["pending"])
+        notices = store.run(observations.notice_rows, open_at=now)
+    finally:
+        store.close()
+    board = []
+    for row in rows:
+        name = row["name"]
+        spec = rules.facts.get(name) if rules else None
+        board.append({
+            "name": name, "value": row["value"], "shown": _show(rules, name, row["value"]),
+            "kind": spec.kind if spec else None, "since": row["since_at"], "source": row["source"],
+            "sources": row["sources"] or 0, "evidence": row["evidence"],
+            "pending": [{"value": o.value, "shown": _show(rules, name, o.value), "seen_at": iso(o.seen_at),
+                         "expires_at": iso(_expiry(rules, name, o.seen_at)),
+                         "evidence": _evidence_json(o.evidence, rules, name)}
+                        for o in reversed(pending) if o.fact == name and _live(rules, name, o.seen_at, now)],
+            "notices": [{"id": n.id, "kind": n.kind, "opened_at": iso(n.opened_at), "expires_at": iso(n.expires_at),
+                         "claims": [{"value": v, "shown": _show(rules, name, v), "sources": k} for v, k in n.claims]}
+                        for n in notices if n.fact == name],
+        })
+    if as_json:
+        click.echo(json.dumps(board, indent=2, ensure_ascii=False))
+        return
+    for fact in board:
+        how = f"{fact['source']}" + (f", {fact['sources']} independent sources" if fact["sources"] > 1 else "")
+        click.echo(f"{fact['name']}: {fact['shown']}  (since {_when(fact['since'])}, {how})")
+        for ev in fact["evidence"]:
+            click.echo(f"    - {ev['title']} [{ev['feed']}] {ev['link'] or ''}".rstrip())
+        for p in fact["pending"]:
+            ev = p["evidence"]
+            click.echo(f"    pending: {p['shown']} until {_when(p['expires_at'])}: {ev['title']} [{ev['feed']}]")
+        for n in fact["notices"]:
+            claims = " / ".join(f"{c['shown']} ({c['sources']})" for c in n["claims"])
+            hint = f"; settle it: watcher facts set {fact['name']} VALUE --note ..." if n["kind"] == "review" else ""
+            click.echo(f"    {n['kind']} since {_when(n['opened_at'])}: {claims}{hint}")
+
+
+@facts.command("history")
+@click.argument("fact", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--changes-only", is_flag=True, help="Only the changes, not the reports and notices around them.")
+@click.option("--limit", default=200, show_default=True)
+@click.pass_obj
+def facts_history(obj: Context, fact: str | None, as_json: bool, changes_only: bool, limit: int) -> None:
+    """Every change of a fact (or of all facts), newest first, with its evidence, independent
+    sources and rules hash; and the reports that did not change it (pending, expired, old news,
+    superseded) and the contradictions and reviews it raised.
+
+    \b
+    Example:
+        watcher facts history us-aid-package
+    """
+    from ..store import ledger, observations
+
+    rules = _rules_if_valid(obj)
+    store = _store(obj)
+    try:
+        changes = store.run(ledger.fact_history, fact, limit=limit)
+        seen = [] if changes_only else store.run(observations.observation_rows, fact=fact, limit=limit)
+        notices = [] if changes_only else store.run(observations.notice_rows, fact=fact,
+                                                    kinds=("contradiction", "review"), limit=limit)
+    finally:
+        store.close()
+    entries: list[tuple[datetime, int, dict[str, Any]]] = []
+    for e in changes:
+        entries.append((e.at, 2, {
+            "type": "change", "id": e.id, "fact": e.fact, "old": e.old, "new": e.new,
+            "old_shown": _show(rules, e.fact, e.old) if e.old else None, "new_shown": _show(rules, e.fact, e.new),
+            "at": iso(e.at), "cause": e.cause, "note": e.note, "rules_hash": e.rules_hash, "sources": e.sources,
+            "direction": e.direction, "disputed": list(e.disputed),
+            "evidence": [_evidence_json(v, rules, e.fact) for v in e.evidence]}))
+    for o in seen:
+        if o.state in ("applied", "confirmed"):
+            continue  # shown as evidence of their change, or they said what was already known
+        entries.append((o.seen_at, 1, {
+            "type": "report", "id": o.id, "fact": o.fact, "value": o.value, "shown": _show(rules, o.fact, o.value),
+            "state": o.state, "at": iso(o.seen_at), "rules_hash": o.rules_hash,
+            "evidence": _evidence_json(o.evidence, rules, o.fact)}))
+    for n in notices:
+        entries.append((n.opened_at, 0, {
+            "type": n.kind, "id": n.id, "fact": n.fact, "at": iso(n.opened_at), "closed_at": iso(n.closed_at),
+            "resolution": n.resolution, "current": n.current,
+            "claims": [{"value": v, "shown": _show(rules, n.fact, v), "sources": k} for v, k in n.claims],
+            "evidence": [_evidence_json(v, rules, n.fact) for v in n.evidence]}))
+    entries.sort(key=lambda e: (e[0], e[1]), reverse=True)
+    if as_json:
+        click.echo(json.dumps([e for _, _, e in entries], indent=2, ensure_ascii=False))
+        return
+    for at, _, e in entries:
+        _echo_entry(at, e)
+
+
+def _echo_entry(at: datetime, e: dict[str, Any]) -> None:
+    if e["type"] == "change":
+        extra = [e["cause"]]
+        if e["sources"] > 1:
+            extra.append(f"{e['sources']} sources")
+        if e["direction"] == "backwards":
+            extra.append("backwards")
+        if e["rules_hash"]:
+            extra.append(f"rules {e['rules_hash']}")
+        click.echo(f"{_when(at)}  {e['fact']}: {e['old_shown'] or '(none)'} -> {e['new_shown']}  [{', '.join(extra)}]"
+                   + (f"  {e['note']}" if e["note"] else ""))
+        if e["disputed"]:
+            click.echo(f"    disputed by reports of: {', '.join(e['disputed'])}")
+        for ev in e["evidence"]:
+            _echo_dict_evidence(ev)
+    elif e["type"] == "report":
+        click.echo(f"{_when(at)}  {e['fact']}: report of {e['shown']}  [{e['state']}]")
+        _echo_dict_evidence(e["evidence"])
+    else:
+        claims = " / ".join(f"{c['shown']} ({c['sources']})" for c in e["claims"])
+        state = f"closed: {e['resolution']}" if e["closed_at"] else "open"
+        click.echo(f"{_when(at)}  {e['fact']}: {e['type']}: {claims}  [{state}]")
+
+
+def _echo_dict_evidence(ev: dict[str, Any]) -> None:
+    click.echo(f"    - {ev['title']} [{ev['feed']}] {ev['link'] or ''}".rstrip())
+    spans = ", ".join(f"{s['field']}[{s['start']}:{s['end']}] {s['text']!r}" for s in ev["spans"])
+    click.echo(f"      \"{ev['quote']}\"" + (f"  ({spans})" if spans else ""))
+
+
+@facts.command("set")
+@click.argument("fact")
+@click.argument("value")
+@click.option("--note", default="", help="Why: recorded in the history.")
+@click.option("--alert/--no-alert", default=False, show_default=True,
+              help="Send the fact's change alerts as if a signal had moved it.")
+@click.pass_obj
+def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> None:
+    """Set a fact's value by hand (an operator's correction), recorded in its history.
+
+    A status takes one of its values, a number any spelling of an amount ("61bn", "$61
+    billion", 61e9), a text fact any text. Reports still pending for the fact are marked
+    superseded and its open contradictions and reviews are closed: the operator has weighed them.
+
+    \b
+    Example:
+        watcher facts set us-aid-package signed --note "confirmed on whitehouse.gov"
+        watcher facts set us-aid-amount '$61 billion' --note "final text of H.R. 8035"
+    """
+    from ..alerts import fact_alerts
+    from ..pipeline import enqueue_drafts
+    from ..store import ledger, observations
+
+    watcher = Watcher(obj.settings())
+    try:
+        ruleset, _ = watcher.load_rules()
+    except WatcherError as exc:
+        raise _fail(exc) from None
+    spec = ruleset.facts.get(fact)
+    if spec is None:
+        raise click.ClickException(f'no fact "{fact}" in the rules; facts: {", ".join(sorted(ruleset.facts))}')
+    normal = spec.normalise(value)
+    if normal is None:
+        if spec.kind == "status":
+            raise click.ClickException(f'"{value}" is not a value of {fact}; values: {", ".join(spec.values or ())}')
+        if spec.kind == "number":
+            raise click.ClickException(f'"{value}" is not an amount{" in " + spec.unit if spec.unit else ""}; '
+                                       "write for example 61e9, 61bn or '$61 billion'")
+        raise click.ClickException("the value cannot be empty")
+    store = _store(obj)
+    now = utcnow()
+
+    def apply(db: Any) -> tuple[str | None, int]:
+        with db.atomic():
+            state = ledger.known_facts(db).get(fact)
+            old = state.value if state else spec.known
+            observations.supersede(db, fact, now)
+            if spec.key(old) == spec.key(normal):
+                return old, 0
+            change = FactChange(fact, old, normal, now, "operator", note=note, rules_hash=ruleset.digest,
+                                old_since=state.since if state else None)
+            change_id = ledger.save_change(db, change)
+            queued = enqueue_drafts(db, ruleset, fact_alerts(ruleset, change, change_id), now) if alert else 0
+            return old, queued
+
+    try:
+        old, queued = store.run(apply)
+    finally:
+        store.close()
+    if old is not None and spec.key(old) == spec.key(normal):
+        click.echo(f"{fact} is already {spec.display(old)}; nothing recorded")
+    else:
+        click.echo(f"{fact}: {spec.display(old)} -> {spec.display(normal)} "
+                   f"(recorded{f'; {queued} alerts queued' if queued else ''})")
+

@@ -1,0 +1,136 @@
+"""The ``match`` block of the rule language: terms, combinators, scope, guards, ``within``.
+
+Part of the model in ``schema.py`` (which re-exports it); kept apart because it is the part
+rule authors spend their time in, and the part with the most checks: every pattern must
+compile and must not be able to stall matching (``text/redos.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, ConfigDict, BaseModel, Field, field_validator, model_validator
+
+from ..models import ITEM_FIELDS
+from ..text import redos
+from ..text.guards import GUARDS
+from ..text.quantity import PLACEHOLDERS
+
+Scope = Literal["title", "summary", "content", "link", "author", "categories", "feed"]
+assert set(Scope.__args__) == set(ITEM_FIELDS)  # type: ignore[attr-defined]
+
+
+class Strict(BaseModel):
+    """Every block of a rule file: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Term(Strict):
+    """One thing to look for in an item's text.
+
+    Written as a plain string (or ``{words: ...}``) it is a *pattern of words*: matched
+    case-insensitively, as whole words (``aid`` does not match ``said``), with any run of spaces
+    matching any whitespace, and regular-expression syntax allowed (``passe[sd]``,
+    ``ukraine|foreign aid``). Written as ``{regex: ...}`` it is a raw regular expression with no
+    word boundaries added. ``{amount}``, ``{number}`` and ``{name}`` stand for an amount of money,
+    a number and a capitalised name (see ``extract``).
+    """
+
+    # for editors: exactly one of the two forms (the validator below says so to the loader)
+    model_config = ConfigDict(extra="forbid", frozen=True,
+                              json_schema_extra={"oneOf": [{"required": ["words"]}, {"required": ["regex"]}]})
+
+    words: str | None = Field(None, description="A pattern of words: whole words, any case, regex syntax allowed.")
+    regex: str | None = Field(None, description="A Python regular expression, matched as written (no word "
+                                                 "boundaries added).")
+    case_sensitive: bool = Field(False, description="Match upper and lower case exactly.")
+
+    @field_validator("words", "regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("a term cannot be empty")
+        probe = value
+        for token in PLACEHOLDERS:
+            probe = probe.replace(token, "0")
+        try:
+            re.compile(probe)
+        except re.error as exc:
+            where = f" at position {exc.pos}" if exc.pos is not None else ""
+            raise ValueError(f"the pattern '{value}' is not a valid regular expression: {exc.msg}{where}") from None
+        refused = redos.check(probe)
+        if refused:
+            raise ValueError(f"the pattern '{value}' could stall matching: {refused}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Term:
+        if (self.words is None) == (self.regex is None):
+            raise ValueError("a term is a word or phrase in quotes, {words: ...} or {regex: ...}")
+        return self
+
+    @property
+    def source(self) -> str:
+        return self.words if self.words is not None else self.regex  # type: ignore[return-value]
+
+
+def _term(value: Any) -> Any:
+    # A bare string is the common case; it becomes a word pattern. Numbers are accepted as text
+    # ("2024") because rule authors write them unquoted.
+    if isinstance(value, bool) or value is None:
+        raise ValueError("a term is a word or phrase in quotes, {words: ...} or {regex: ...}")
+    if isinstance(value, (int, float)):
+        value = str(value)
+    if isinstance(value, str):
+        return {"words": value}
+    return value
+
+
+TermValue = Annotated[Term, BeforeValidator(_term, json_schema_input_type=str | Term)]
+Guard = Literal["question", "negation", "modal", "opinion"]
+
+
+def _all_guards(value: Any) -> Any:
+    if value == "all":
+        return list(GUARDS)
+    if isinstance(value, str):
+        raise ValueError(f"expected a list of guards ({', '.join(GUARDS)}) or `all`, got {value!r}")
+    return value
+
+
+Guards = Annotated[list[Guard] | None, BeforeValidator(_all_guards,
+                                                       json_schema_input_type=list[Guard] | Literal["all"])]
+
+
+class MatchSpec(Strict):
+    """Which items match: ``all`` terms, at least one of ``any``, and none of ``none``."""
+
+    all: list[TermValue] = Field(default_factory=list, description="Every one of these terms must appear.")
+    any: list[TermValue] = Field(default_factory=list, description="At least one of these terms must appear.")
+    none: list[TermValue] = Field(default_factory=list, description="The item does not match if any of these appears.")
+    scope: list[Scope] = Field(default_factory=lambda: ["title", "summary", "content"],
+                               description="Which fields of the item to look in.")
+    within: Literal["field", "sentence", "clause"] = Field(
+        "field", description="Where the `all` and `any` terms must meet: anywhere in the scope (field), in one "
+                             "sentence, or in one clause.")
+    guards: Guards = Field(
+        None, description="Hits in text that asks (question), denies (negation), predicts or wishes (modal) or "
+                          "argues (opinion) do not count. `all` for every guard, [] for none. Default: all for "
+                          "fact signals, none for alert rules.")
+
+    @model_validator(mode="after")
+    def _needs_a_positive_term(self) -> MatchSpec:
+        if not self.all and not self.any:
+            raise ValueError("a match needs at least one term under `all` or `any`")
+        if not self.scope:
+            raise ValueError("`scope` cannot be empty")
+        return self
+
+    def guard_set(self, default: frozenset[str]) -> frozenset[str]:
+        return default if self.guards is None else frozenset(self.guards)
+
+
