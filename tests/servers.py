@@ -173,6 +173,10 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
+                if len(raw) != length or not raw:
+                    # the sender died mid-request: like any real webhook, take nothing from it
+                    _send(self, 400, b"incomplete request", {"Content-Type": "text/plain"})
+                    return
                 if owner.delay:
                     time.sleep(owner.delay)
                 with owner._lock:
@@ -180,7 +184,7 @@ class WebhookReceiver:
                     if owner._failures > 0 and self.path not in owner.failing_paths:
                         owner._failures -= 1
                     if not failing:
-                        owner.received.append(json.loads(raw or b"{}"))
+                        owner.received.append(json.loads(raw))
                         owner.paths.append(self.path)
                         if owner.on_receive is not None:
                             owner.on_receive(self.path, owner.received[-1])
