@@ -18,9 +18,11 @@ HOMES = {
     "click": {"cli"},
     "ruamel": {"ruleset"},
     "pydantic": {"ruleset"},
+    "ahocorasick": {"matchindex"},
 }
 # pure stages: no I/O modules, no orchestration
 PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "models", "errors", "timefmt", "templates"}
+PURE.add("matchindex")
 IO_AND_UP = {"fetch", "store", "deliver", "dispatch", "pipeline", "scheduler", "app", "cli", "parsepool"}
 
 

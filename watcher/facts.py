@@ -15,17 +15,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from .models import FactChange, FactState, Observation, StoredItem
 from .ruleset.compiled import Fact
 
+if TYPE_CHECKING:
+    from .matchindex import MatchIndex
 
-def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem]) -> list[Observation]:
-    """Every (fact, signal, item) that matched, in item order."""
+
+def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem],
+            index: MatchIndex | None = None) -> list[Observation]:
+    """Every (fact, signal, item) that matched, in item order. With the rule set's ``index``
+    only the signals that can match an item are run on it (same result)."""
+    if index is not None and not index.serves_facts(facts):
+        index = None
     found: list[Observation] = []
     for stored in items:
+        wanted = None if index is None else index.signals_for(stored)
         for fact in facts.values():
             for signal in fact.signals:
+                if wanted is not None and id(signal) not in wanted:
+                    continue
                 hits = signal.matcher.match(stored.item, stored.feed)
                 if hits is not None:
                     found.append(Observation(fact.name, signal.value, stored, hits, signal.index))
@@ -58,9 +69,9 @@ def decide(fact: Fact, state: FactState, observations: Sequence[Observation], no
 
 
 def diff_facts(facts: Mapping[str, Fact], states: Mapping[str, FactState], items: Iterable[StoredItem],
-               now: datetime, rules_hash: str = "") -> list[FactChange]:
+               now: datetime, rules_hash: str = "", index: MatchIndex | None = None) -> list[FactChange]:
     """observe + decide for every fact with a state in the ledger."""
-    observations = observe(facts, items)
+    observations = observe(facts, items, index)
     changes = []
     for name, fact in facts.items():
         state = states.get(name)

@@ -14,8 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from .models import Hit, Item, Match, StoredItem
+
+if TYPE_CHECKING:
+    from .matchindex import MatchIndex
 
 
 def words_regex(pattern: str) -> str:
@@ -115,11 +119,17 @@ class ItemRule:
     feeds: frozenset[str] | None = None  # resolved feed names; None = every feed
 
 
-def match_items(rules: Sequence[ItemRule], items: Iterable[StoredItem]) -> list[Match]:
-    """Every (rule, item) pair that matches, in item order then rule order."""
+def match_items(rules: Sequence[ItemRule], items: Iterable[StoredItem],
+                index: MatchIndex | None = None) -> list[Match]:
+    """Every (rule, item) pair that matches, in item order then rule order.
+
+    With the rule set's ``index`` only the rules that can match an item are run on it (same
+    result, far fewer regex searches: see ``matchindex``)."""
+    if index is not None and not index.serves_rules(rules):
+        index = None
     matches: list[Match] = []
     for stored in items:
-        for rule in rules:
+        for rule in (rules if index is None else index.rules_for(stored)):
             if rule.feeds is not None and stored.feed not in rule.feeds:
                 continue
             hits = rule.matcher.match(stored.item, stored.feed)

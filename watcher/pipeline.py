@@ -147,7 +147,7 @@ def _store_items(db: Database, feed: Feed, parsed: ParsedFeed, now: datetime) ->
 
 def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], now: datetime) -> dict[int, FactChange]:
     """Weigh the new items against the ledger and record the changes; returns them by change id."""
-    changes = diff_facts(ruleset.facts, ledger.known_facts(db), evidence, now, ruleset.digest)
+    changes = diff_facts(ruleset.facts, ledger.known_facts(db), evidence, now, ruleset.digest, ruleset.index)
     return {ledger.save_change(db, change): change for change in changes}
 
 
@@ -164,7 +164,7 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
     """The poll's one transaction (runs on the database thread)."""
     with db.atomic():
         fresh = _store_items(db, feed, parsed, now)
-        matches = match_items(ruleset.item_rules, fresh.alertable)
+        matches = match_items(ruleset.item_rules, fresh.alertable, ruleset.index)
         changes = _update_facts(db, ruleset, fresh.evidence, now)
         queued = _enqueue_alerts(db, ruleset, matches, changes, now)
         outcome = PollOutcome.NEW if fresh.new else PollOutcome.UNCHANGED

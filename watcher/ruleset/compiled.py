@@ -8,6 +8,7 @@ every fact change as the "rules hash" that decided it).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from collections.abc import Mapping
 
 from ..match import ItemRule, Matcher
@@ -110,6 +111,8 @@ class Ruleset:
     channels: Mapping[str, Channel]
     digest: str                     # sha256 of the rule files, first 12 hex digits
     files: tuple[str, ...] = field(default=())
+    # matchindex.MatchIndex over item_rules and the facts' signals (None: run every matcher)
+    index: Any = field(default=None, compare=False, repr=False)
 
     def fact_rules(self, fact: str) -> list[AlertRule]:
         return [rule for rule in self.alerts.values() if rule.kind == "fact" and rule.fact == fact]

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from ..errors import Problem, RuleError
 from ..match import ItemRule, Matcher, compile_term
+from ..matchindex import MatchIndex
 from . import compiled as c
 from .problems import problems_from
 from .schema import MatchSpec, RuleFile
@@ -224,7 +225,8 @@ def _compile(sources: list[_Source], merged: _Merged, digest: str, environ: Mapp
                                                 spec.title, spec.body)
                 item_rules.append(ItemRule(spec.name, compile_matcher(on.items),
                                            frozenset(selected) if selected is not None else None))
-    ruleset = c.Ruleset(feeds, facts, alerts, tuple(item_rules), channels, digest, files)
+    ruleset = c.Ruleset(feeds, facts, alerts, tuple(item_rules), channels, digest, files,
+                        index=MatchIndex(item_rules, facts))
     return ruleset, problems
 
 
