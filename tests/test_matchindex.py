@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, assume, event, given, settings, strategies a
 from conftest import write_rules
 from watcher.facts import observe
 from watcher.match import ItemRule, Matcher, compile_term, match_items
-from watcher.matchindex import MatchIndex, Prefilter, fold, fold_char, term_requirements
+from watcher.matchindex import MatchIndex, Prefilter
+from watcher.matchindex.literals import fold, fold_char, term_requirements
 from watcher.models import Item, StoredItem
 from watcher.ruleset import load_rules
 from watcher.ruleset.compiled import Fact, Signal
