@@ -1,15 +1,19 @@
-"""`python -m bench.profile [N]` (`make bench-profile`): where a cold pass spends its time.
+"""`python -m bench.profile [N] [--at COMMIT]` (`make bench-profile`): where a cold pass spends its time.
 
 Runs one cold `watcher check` over an N-feed farm (default 1,000) under py-spy, sampling the
 main process and its parse workers (``--subprocesses``), then sums the samples by the stage of
-the pipeline they fall in and by function. Output: ``bench/.work/profile-N.txt`` (the summary)
-and ``profile-N.raw`` (py-spy's collapsed stacks, for a flame graph). ``bench/PROFILE.md`` is the
-written-up reading of such a run.
+the pipeline they fall in and by function. Output: ``bench/.work/profile-N[-COMMIT].txt`` (the
+summary) and ``.raw`` (py-spy's collapsed stacks, for a flame graph). ``--at COMMIT`` profiles
+the watcher package of an earlier commit (exported with ``git archive``) in the same
+environment, to compare before and after a change. ``bench/PROFILE.md`` is the written-up
+reading of such runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import collections
+import os
 import shutil
 import subprocess
 import sys
@@ -60,22 +64,43 @@ def summarise(raw: Path, top: int = 25) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _watcher(commit: str | None) -> tuple[list[str], dict[str, str]]:
+    """The command that runs watcher: this checkout's, or an earlier commit's package."""
+    if commit is None:
+        return [str(WATCHER)], dict(os.environ)
+    source = WORK / f"source-{commit}"
+    if not (source / "watcher").exists():
+        source.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", commit, "watcher"], cwd=HERE.parent, check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    # -S: no site hooks, so the editable install's import finder cannot pick this checkout's package
+    packages = next(p for p in sys.path if p.endswith("site-packages"))
+    return [sys.executable, "-S", "-m", "watcher"], {**os.environ, "PYTHONPATH": f"{source}{os.pathsep}{packages}"}
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    spy = Path(sys.executable).parent / "py-spy"
+    parser = argparse.ArgumentParser(prog="python -m bench.profile")
+    parser.add_argument("feeds", nargs="?", type=int, default=1000)
+    parser.add_argument("--at", help="profile the watcher package of this commit instead")
+    args = parser.parse_args()
+    n, spy = args.feeds, Path(sys.executable).parent / "py-spy"
+    name = f"profile-{n}" + (f"-{args.at}" if args.at else "")
     folder = farm.build(WORK / "farm" / f"n{n}", n)
-    out = WORK / f"profile-{n}"
+    out = WORK / name
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    with nginx.Nginx(nginx.ensure_installed(), folder, WORK / "nginx") as server:
+    command, env = _watcher(args.at)
+    with nginx.Nginx(nginx.ensure_installed(), folder, WORK / "nginx-profile") as server:
         rules = rulesgen.write(out / "rules", feeds=n, base_url=f"{server.base}/v")
-        raw = WORK / f"profile-{n}.raw"
+        raw = WORK / f"{name}.raw"
         subprocess.run([str(spy), "record", "--subprocesses", "--rate", "50", "--format", "raw", "--output", str(raw),
-                        "--", str(WATCHER), "--rules", str(rules), "--db", str(out / "watcher.db"), "check"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=(out / "check.log").open("wb"))
+                        "--", *command, "--rules", str(rules), "--db", str(out / "watcher.db"), "check"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=(out / "check.log").open("wb"), env=env,
+                       cwd=out)  # not the checkout: `-m` puts the working directory first on the path
     drain_outbox(out / "watcher.db")
     text = summarise(raw)
-    (WORK / f"profile-{n}.txt").write_text(text)
+    (WORK / f"{name}.txt").write_text(text)
     print(text)
 
 

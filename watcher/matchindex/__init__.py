@@ -65,12 +65,15 @@ class Prefilter:
                 always.add(position)
                 self._checks.append(None)
                 continue
-            self._checks.append((scope, tuple(groups)))
+            self._checks.append((scope, tuple(groups)))  # scopes are settled below, once all fields are known
             fields.update(dict.fromkeys(scope))
             for lit in _key(groups):
                 users.setdefault(lit, set()).add(position)
         self.always = frozenset(always)
         self.fields = tuple(fields)
+        # a scope of every scanned field is looked up in the joined text at once (a literal holds
+        # no NUL, so it cannot be found across two fields there)
+        self._checks = [None if c is None else (_settle(c, self.fields), c[1]) for c in self._checks]
         numbered = list(users)
         self._users = [frozenset(users[lit]) for lit in numbered]
         folded = [(text, i) for i, (text, ci) in enumerate(numbered) if ci]
@@ -85,11 +88,12 @@ class Prefilter:
             return list(range(self.size))
         raw = {name: item.text(name, feed) for name in self.fields}
         # one scan over all fields joined: a literal found across the joint only adds a candidate
-        joined = "\x00".join(raw.values())
+        joined = raw[ALL] = "\x00".join(raw.values())
+        folded_joined = fold(joined)
         touched = set(self.always)
         users = self._users
         if self._folded is not None:
-            for lit in set(map(_VALUES, self._folded.iter(fold(joined)))):
+            for lit in set(map(_VALUES, self._folded.iter(folded_joined))):
                 touched |= users[lit]
         if self._exact is not None:
             for lit in set(map(_VALUES, self._exact.iter(joined))):
@@ -99,7 +103,8 @@ class Prefilter:
                 touched |= users[lit]
         if not touched:
             return []
-        folded = {name: fold(text) for name, text in raw.items()}
+        folded = {name: fold(text) for name, text in raw.items() if name != ALL}
+        folded[ALL] = folded_joined
         chosen = []
         for position in sorted(touched):
             check = self._checks[position]
@@ -129,6 +134,15 @@ def _automaton(words: Sequence[tuple[str, int]]) -> Any:
     return automaton
 
 
+ALL = "\x00all"  # the pseudo-field of every scanned field joined
+
+
+def _settle(check: Check, fields: tuple[str, ...]) -> tuple[str, ...]:
+    scope, groups = check
+    nul = any("\x00" in text for group in groups for clause in group for req in clause for text, _ in req)
+    return (ALL,) if set(scope) == set(fields) and not nul else scope
+
+
 def _present(req: Requirement, scope: tuple[str, ...], raw: dict[str, str], folded: dict[str, str]) -> bool:
     for text, ci in req:
         texts = folded if ci else raw
@@ -143,8 +157,11 @@ def _holds(check: Check, raw: dict[str, str], folded: dict[str, str]) -> bool:
     scope, groups = check
     for group in groups:
         for clause in group:
-            if all(_present(req, scope, raw, folded) for req in clause):
-                break
+            for req in clause:
+                if not _present(req, scope, raw, folded):
+                    break
+            else:
+                break   # every requirement of this clause is met: the group holds
         else:
             return False
     return True
