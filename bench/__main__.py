@@ -1,6 +1,6 @@
 """`python -m bench` (what `make bench` runs): the whole benchmark, written to bench/RESULTS.md.
 
-    make bench                       # full: 100 / 1,000 / 5,000 feeds, about an hour
+    make bench                       # full: 100 / 1,000 / 5,000 feeds, 30-60 minutes
     make bench BENCH_ARGS=--quick    # 100 feeds only, a few minutes: checks the harness
 
 Everything it needs is installed on the way: nginx (Debian's nginx-light, when root) and
