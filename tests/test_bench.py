@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import farm, micro, probe, report, rulesgen
-from bench.passes import Run, changed_feeds
+from bench import farm, micro, report, rulesgen
+from bench.passes import Run, changed_feeds, probe as probe_command
 from watcher.parse import parse_feed
 from watcher.ruleset import load_rules
 
@@ -72,9 +72,10 @@ def test_the_probe_counts_the_cpu_of_processes_started_by_a_forkserver(tmp_path)
         "if __name__ == '__main__':\n"
         "    with cf.ProcessPoolExecutor(1, mp_context=mp.get_context('forkserver')) as ex:\n"
         "        print(ex.submit(burn, 30_000_000).result())\n")
-    result = probe.measure([sys.executable, str(script)], timeout=120, stdout=tmp_path / "o", stderr=tmp_path / "e")
-    assert result["rc"] == 0, (tmp_path / "e").read_text()
-    own = probe.measure([sys.executable, "-c", "pass"], timeout=60, stdout=tmp_path / "o2", stderr=tmp_path / "e2")
+    # through its command line, as the harness runs it: the probe makes itself a subreaper
+    result = probe_command(tmp_path / "burn.json", [sys.executable, str(script)], timeout=120)
+    assert result["rc"] == 0, (tmp_path / "burn.err").read_text()
+    own = probe_command(tmp_path / "pass.json", [sys.executable, "-c", "pass"], timeout=60)
     # the sum runs in the worker, a grandchild: without the subreaper its CPU would be lost
     assert result["cpu"] > own["cpu"] + 0.3
 
