@@ -3,11 +3,12 @@
 #   make test       set up and run the whole test suite (what CI runs)
 #   make test-fast  the suite without the tests marked slow
 #   make test-deps  system packages the tests use (Debian's chromium for the browser test)
+#   make bench      the benchmark (bench/README.md): writes bench/RESULTS.md; BENCH_ARGS=--quick for a short check
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast test-deps validate clean
+.PHONY: run test test-fast test-deps validate clean bench bench-profile
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,6 +30,16 @@ test: $(BIN)/.installed test-deps
 
 test-fast: $(BIN)/.installed
 	$(BIN)/pytest -m "not slow"
+
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(BIN)/.bench-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-profile: $(BIN)/.bench-installed
+	$(BIN)/python -m bench.profile $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -19,11 +19,13 @@ HOMES = {
     "ruamel": {"ruleset"},
     "pydantic": {"ruleset"},
     "prometheus_client": {"metrics"},
+    "ahocorasick": {"matchindex"},
 }
 # pure stages: no I/O modules, no orchestration
 PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "fastparse", "models", "errors", "timefmt",
         "templates", "noise"}
 PURE |= {"text", "corroboration", "explain"}
+PURE.add("matchindex")
 IO_AND_UP = {"fetch", "store", "deliver", "dispatch", "pipeline", "scheduler", "app", "cli", "parsepool"}
 IO_AND_UP |= {"backtest"}
 

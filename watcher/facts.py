@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from collections.abc import Iterable, Mapping, Sequence
 
 from .corroboration import independent
@@ -39,16 +40,28 @@ from .ruleset.compiled import Fact, Signal
 from .text import quantity
 from .text.view import ItemView
 
+if TYPE_CHECKING:
+    from .matchindex import MatchIndex
+
 LIVE = (S.PENDING, S.APPLIED, S.CONFIRMED)
 
 
-def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem]) -> list[Observation]:
-    """Every (fact, signal, item) that matched, in item order."""
+def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem],
+            index: MatchIndex | None = None) -> list[Observation]:
+    """Every (fact, signal, item) that matched, in item order. With the rule set's ``index``
+    only the signals that can match an item are run on it (same result)."""
+    if index is not None and not index.serves_facts(facts):
+        index = None
     found: list[Observation] = []
     for stored in items:
-        view = ItemView(stored.item, stored.feed)
+        wanted = None if index is None else index.signals_for(stored)
+        if wanted is not None and not wanted:
+            continue
+        view = ItemView(stored.item, stored.feed)  # built only for items some signal may match
         for fact in facts.values():
             for signal in fact.signals:
+                if wanted is not None and id(signal) not in wanted:
+                    continue
                 observation = read(fact, signal, stored, view)
                 if observation is not None:
                     found.append(observation)

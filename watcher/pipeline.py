@@ -181,7 +181,7 @@ def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], no
     """Read what the new items say about facts, weigh it together with the evidence still in
     each fact's window, and record the outcome (observations, changes, notices)."""
     step = FactStep()
-    new = observe(ruleset.facts, evidence)
+    new = observe(ruleset.facts, evidence, ruleset.index)
     stored = observations.live_observations(db, now)
     for verdict in weigh_all(ruleset.facts, ledger.known_facts(db), stored, new, now, ruleset.digest):
         fact = ruleset.facts[verdict.fact]
@@ -232,7 +232,7 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
     hint = max(filter(None, (fetched.max_age, parsed.ttl)), default=None)
     with db.atomic():
         fresh = _store_items(db, feed, parsed, now)
-        matches = match_items(ruleset.item_rules, fresh.alertable)
+        matches = match_items(ruleset.item_rules, fresh.alertable, ruleset.index)
         facts = _update_facts(db, ruleset, fresh.evidence, now)
         changes = facts.changes
         queued = _enqueue_alerts(db, ruleset, matches, changes, now, notices=facts.notices)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from ..errors import Problem
 from ..match import ItemRule
+from ..matchindex import MatchIndex
 from . import compiled as c
 from .delivery import alert_noise, channel_options
 from .factrules import compile_fact
@@ -148,7 +149,9 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
             alerts[spec.name] = rule
             if item_rule is not None:
                 item_rules.append(item_rule)
-    return c.Ruleset(feeds, facts, alerts, tuple(item_rules), built, digest, files), problems
+    ruleset = c.Ruleset(feeds, facts, alerts, tuple(item_rules), built, digest, files,
+                        index=MatchIndex(item_rules, facts))
+    return ruleset, problems
 
 
 def _problem(ctx: _Context, src: Source, loc: tuple[Any, ...], message: str, owner: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import time
+from typing import Any
 from collections.abc import Mapping
 
 from ..match import CompiledTerm, ItemRule, Matcher
@@ -203,6 +204,8 @@ class Ruleset:
     channels: Mapping[str, Channel]
     digest: str                     # sha256 of the rule files, first 12 hex digits
     files: tuple[str, ...] = field(default=())
+    # matchindex.MatchIndex over item_rules and the facts' signals (None: run every matcher)
+    index: Any = field(default=None, compare=False, repr=False)
 
     def fact_rules(self, fact: str, event: str = "change") -> list[AlertRule]:
         return [rule for rule in self.alerts.values()
