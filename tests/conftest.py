@@ -10,8 +10,15 @@ from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from servers import FeedServer, WebhookReceiver
+
+# Property tests run the same examples on every run of the suite (a red build always means a
+# change, never a dice roll); HYPOTHESIS_PROFILE=explore searches widely with fresh random input.
+settings.register_profile("default", derandomize=True, print_blob=True)
+settings.register_profile("explore", max_examples=5000, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -30,8 +30,10 @@ _MD_INLINE = re.compile(r"([\\`*_\[\]<>~|])")
 # characters that mean something only at the start of a line: headings, lists, quotes, rules
 _MD_LINE_START = re.compile(r"(^|\n)([ \t]*)([#+=-])")
 _MD_ORDERED = re.compile(r"(^|\n)([ \t]*\d+)([.)])")
-# an ampersand that would start an HTML entity (&amp; &#38;): CommonMark would decode it
-_MD_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+# an ampersand that would start an HTML entity (&amp; &#38; and, for Python-Markdown, which
+# email bodies go through, even &#1 without its semicolon). A backslash does not stop
+# Python-Markdown from decoding an entity, so the ampersand itself is written as &amp;.
+_MD_ENTITY = re.compile(r"&(?=#|[A-Za-z0-9]+;)")
 _LINKABLE = re.compile(r"^(https?://|mailto:)[^\s<>]+$", re.IGNORECASE)
 
 
@@ -42,7 +44,7 @@ class Safe(str):
 def escape_markdown(value: Any) -> str:
     """Feed text -> literal text inside CommonMark (what apprise converts for each service)."""
     text = _MD_INLINE.sub(r"\\\1", str(value))
-    text = _MD_ENTITY.sub(r"\\&", text)
+    text = _MD_ENTITY.sub("&amp;", text)
     text = _MD_LINE_START.sub(lambda m: f"{m.group(1)}{m.group(2)}\\{m.group(3)}", text)
     return _MD_ORDERED.sub(lambda m: f"{m.group(1)}{m.group(2)}\\{m.group(3)}", text)
 
