@@ -32,7 +32,7 @@ from collections.abc import Callable
 from . import __version__, feedhealth, polling
 from .deliver import Channels, SendThreads, check_config, check_url
 from .dispatch import Dispatcher, DispatchReport, RetryPolicy
-from .errors import RuleError, WatcherError
+from .errors import RuleError, StoreError, WatcherError
 from .fetch import FetchLimits, Fetcher
 from .logs import event, redact, register_secret
 from .metrics import CONTENT_TYPE, Metrics
@@ -213,6 +213,8 @@ class Watcher:
         try:
             queued = await self.store.call(feedhealth.after_poll, ruleset, name, report.outcome, report.error,
                                            self.clock())
+        except StoreError as exc:  # the poll is recorded; its outage bookkeeping waits for the next one
+            event(log, logging.ERROR, "feed health not updated", feed=name, error=str(exc))
         except Exception:  # feed health must never cost a poll
             log.exception("feed health update failed feed=%s", name)
         self.metrics.feed_alerts(queued)
@@ -225,7 +227,14 @@ class Watcher:
         ruleset = self.ruleset
         if ruleset is None or name not in ruleset.feeds:
             return None
-        report = await self._poll_once(ruleset, name)
+        try:
+            report = await self._poll_once(ruleset, name)
+        except StoreError as exc:
+            # nothing of the poll was recorded (its transaction rolled back): its items are new
+            # again next time, which is the feed's next run on its interval
+            event(log, logging.ERROR, "poll not recorded; the feed is polled again at its next run", feed=name,
+                  error=str(exc))
+            return None
         return report.next_poll_at
 
     async def check_all(self) -> tuple[list[PollReport], DispatchReport]:
