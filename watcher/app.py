@@ -57,6 +57,7 @@ class Settings:
     rules: Path = Path("rules")
     db: Path = Path("state/watcher.db")
     parse_workers: int = 2            # 0: parse in a thread instead of worker processes
+    parse_timeout: float = 60.0       # seconds one parse may take before its worker is killed
     check_concurrency: int = 20       # feeds polled at once by `watcher check`
     drain_timeout: float = 10.0       # seconds to let polls in flight finish on stop
     watch_rules: bool = True          # reload when a rule file changes
@@ -83,7 +84,7 @@ class Watcher:
         self._channels: Channels | None = None
         self._lock = StateLock(settings.db)
         self._fetcher: Fetcher | None = None
-        self._parser = ParsePool(settings.parse_workers)
+        self._parser = ParsePool(settings.parse_workers, settings.parse_timeout)
         self._scheduler: FeedScheduler | None = None
         self._send_threads = SendThreads()  # one per channel, kept across reloads
         self.dispatcher: Dispatcher | None = None
