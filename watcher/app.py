@@ -32,7 +32,7 @@ from collections.abc import Callable
 from . import __version__, feedhealth, polling
 from .deliver import Channels, SendThreads, check_config, check_url
 from .dispatch import Dispatcher, DispatchReport, RetryPolicy
-from .errors import RuleError, StoreError, WatcherError
+from .errors import Problem, RuleError, StoreError, WatcherError
 from .fetch import FetchLimits, Fetcher
 from .logs import event, redact, register_secret
 from .metrics import CONTENT_TYPE, Metrics
@@ -40,6 +40,7 @@ from .models import ParsedFeed, PollOutcome
 from .parsepool import ParsePool
 from .pipeline import PollReport, Services, check_feed
 from .ruleset import Ruleset, load_rules
+from .ruleset.load import emptied_files, file_sizes
 from .scheduler import FeedScheduler, JobSpec
 from .store import StateLock, Store, feeds, ledger
 from .timefmt import utcnow
@@ -91,6 +92,8 @@ class Watcher:
         self.metrics = Metrics(settings.db, clock)
         self.http: StatusServer | None = None
         self.vitals = Vitals(settings.heartbeat, settings.stall_after)
+        self._reloading = asyncio.Lock()
+        self._rule_files: dict[Path, int] = {}   # size of each rule file at the last good load
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -113,6 +116,20 @@ class Watcher:
         register_secret(*channels.secrets())  # and every URL of apprise config files, with its parts
         return ruleset, channels
 
+    def _load_settled(self) -> tuple[Ruleset, Channels]:
+        """``load_rules`` for a reload, refusing while a file that had rules is empty: an editor
+        or `cat > file` empties a file before writing it again, and applying that moment would
+        drop every feed and rule of the file until the write is done."""
+        emptied = emptied_files(self._rule_files, file_sizes(self.settings.rules))
+        ruleset, channels = self.load_rules()
+        sizes = file_sizes(self.settings.rules)
+        emptied = emptied or emptied_files(self._rule_files, sizes)
+        if emptied:
+            raise RuleError([Problem(name, 1, 1, "the file is empty now but had rules (is it being saved?); "
+                                                 "to drop its rules, delete the file") for name in emptied])
+        self._rule_files = sizes
+        return ruleset, channels
+
     async def _apply(self, ruleset: Ruleset, channels: Channels) -> None:
         assert self.store is not None
         now = self.clock()
@@ -124,10 +141,18 @@ class Watcher:
         self.ruleset, self._channels = ruleset, channels
 
     async def reload(self) -> bool:
-        """Load the rules again; on any problem keep running the last good set and say why."""
+        """Load the rules again; on any problem keep running the last good set and say why.
+
+        Reloads run one at a time (a SIGHUP during a file-change reload waits for it), and the
+        files are read and compiled in a thread: a big rule folder takes seconds to parse, and
+        polls, deliveries and /healthz go on meanwhile."""
+        async with self._reloading:
+            return await self._reload()
+
+    async def _reload(self) -> bool:
         old = self.ruleset
         try:
-            ruleset, channels = self.load_rules()
+            ruleset, channels = await asyncio.to_thread(self._load_settled)
         except WatcherError as exc:
             self.last_reload_ok, self.last_reload_error = False, str(exc)
             self.metrics.reloaded(False, self.clock())
@@ -151,6 +176,7 @@ class Watcher:
     async def open(self, *, lock: bool = True) -> None:
         """Open state and rules. Raises ``RuleError`` or ``StoreError`` (e.g. another daemon's lock)."""
         ruleset, channels = self.load_rules()
+        self._rule_files = file_sizes(self.settings.rules)
         if lock:
             self._lock.acquire()
         try:
