@@ -109,9 +109,9 @@ class StateLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StoreError(f"cannot create the lock file {self.path} next to the state database: "
-                             f"{exc.strerror}; the state folder must be writable by this user (uid 10001 "
-                             "in the Docker image), or point --db at a folder that is") from None
+            raise StoreError(f"cannot use the state database {str(self.path)[:-5]}: cannot create its lock file "
+                             f"{self.path}: {exc.strerror}; make the state folder writable by this user (uid "
+                             "10001 in the Docker image), or point --db at a folder that is") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
