@@ -102,3 +102,52 @@ channels:
 
 def _number(title: str) -> int:
     return int(title.split()[-1])
+
+
+def test_a_channel_waiting_for_a_retry_does_not_keep_the_dispatcher_busy(tmp_path, receiver):
+    """A failed delivery waiting for its retry holds back the later alerts of its channel (they
+    go in order). Meanwhile the dispatcher must sleep until the retry is due, not look at the
+    outbox again and again (it did, hundreds of times a second, with a database call each)."""
+    import io
+
+    from watcher.deliver import Channels
+    from watcher.dispatch import Dispatcher
+    from watcher.models import AlertDraft
+    from watcher.ruleset.compiled import Channel, Secret
+    from watcher.store import Store, outbox
+
+    channels = Channels({"team": Channel("team", Secret(receiver.url("/team")), "${TEAM}")}, console=io.StringIO())
+    store = Store(tmp_path / "s.db")
+    looks = []
+
+    class Counting:
+        """The store, counting the dispatcher's looks at which channels have something due."""
+
+        async def call(self, fn, *args, **kwargs):
+            if fn is outbox.due_channels:
+                looks.append(fn)
+            return await store.call(fn, *args, **kwargs)
+
+    dispatcher = Dispatcher(Counting(), lambda: channels, lambda: datetime.now(UTC), RetryPolicy(first=60))
+    receiver.fail_next(1)
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        runner = asyncio.create_task(dispatcher.run(stop, idle=30))
+        await store.call(outbox.enqueue, AlertDraft("r", "k1", "item", "first", "b", "b", ("team",)),
+                         datetime.now(UTC))
+        dispatcher.wake()
+        await until(lambda: store.run(lambda db: db.execute("SELECT state FROM deliveries").fetchone()) == ("failed",),
+                    10, "the first delivery to fail")
+        await store.call(outbox.enqueue, AlertDraft("r", "k2", "item", "second", "b", "b", ("team",)),
+                         datetime.now(UTC))
+        dispatcher.wake()
+        looks.clear()
+        await asyncio.sleep(2.0)              # the retry is a minute away: nothing to do until then
+        stop.set()
+        await runner
+
+    asyncio.run(scenario())
+    store.close()
+    assert len(looks) <= 3, f"the dispatcher looked at the outbox {len(looks)} times in 2 s"
+    assert receiver.titles() == []

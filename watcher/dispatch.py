@@ -218,7 +218,7 @@ class Dispatcher:
                 for name in await self.store.call(outbox.due_channels, self.clock()):
                     if name not in self._tasks:
                         self._start(name)
-                next_at = await self.store.call(outbox.next_due_at, list(self._tasks))
+                next_at = await self.store.call(outbox.next_due_at, list(self._tasks), self.clock())
                 if next_at is not None:
                     timeout = min(idle, max(0.05, (next_at - self.clock()).total_seconds()))
             except StoreError as exc:
