@@ -2,13 +2,14 @@
 #   make run        set up and run the daemon on the bundled rules (state in state/watcher.db)
 #   make test       set up and run the whole test suite (what CI runs)
 #   make test-fast  the suite without the tests marked slow
+#   make test-faults  the fault-injection suite (hostile feeds, crashes, full disks, outages)
 #   make test-deps  system packages the tests use (Debian's chromium for the browser test)
 #   make bench      the benchmark (bench/README.md): writes bench/RESULTS.md; BENCH_ARGS=--quick for a short check
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast test-deps validate clean bench bench-profile
+.PHONY: run test test-fast test-faults test-deps validate clean bench bench-profile
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -30,6 +31,10 @@ test: $(BIN)/.installed test-deps
 
 test-fast: $(BIN)/.installed
 	$(BIN)/pytest -m "not slow"
+
+test-faults: $(BIN)/.installed test-deps
+	$(BIN)/pytest tests/test_faults_*.py tests/test_crash.py tests/test_lifecycle.py tests/test_ruleset_fuzz.py \
+		tests/test_text.py tests/test_delivery.py tests/test_channels.py tests/test_browser.py
 
 $(BIN)/.bench-installed: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e '.[test,bench]'

@@ -154,3 +154,20 @@ def test_an_update_keeps_its_story(db):
                    content_hash="changed", story="t:other")
     new, (updated,) = items.record_items(db, "wire", [changed], NOW, backlog=False)
     assert new == [] and updated.updated and updated.item.story == stored.item.story
+
+
+def test_wire_copy_in_many_feeds_is_one_story_and_each_lookup_reads_a_bounded_number_of_marks(db):
+    """A text carried by 60 feeds (wire copy, boilerplate): every copy joins the first one's story,
+    and a poll that meets its marks again reads at most ``PER_MARK`` earlier items per mark
+    instead of all of them (which made polls slower as the state grew)."""
+    names = [f"f{n}" for n in range(60)]
+    feeds.sync_feeds(db, {name: f"https://{name}.example/rss" for name in names}, NOW)
+    stored = [items.record_items(db, name, [news(f"{name}-1", "Senate approves long-stalled Ukraine aid package",
+                                                 f"https://{name}.example/aid", TEXT)], NOW, backlog=False)[0][0]
+              for name in names]
+    assert len({s.item.story for s in stored}) == 1
+    marks = [m for (m,) in db.execute("SELECT mark FROM story_marks GROUP BY mark HAVING count(*) = 60")]
+    assert marks                                          # the text marks every copy shares
+    found = items._stories_by_mark(db, marks, NOW)
+    assert set(found) == set(marks) and all(len(rows) == items.PER_MARK for rows in found.values())
+    assert [m.feed for m in found[marks[0]]] == names[:items.PER_MARK]          # the earliest first

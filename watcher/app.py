@@ -32,7 +32,7 @@ from collections.abc import Callable
 from . import __version__, feedhealth, polling
 from .deliver import Channels, SendThreads, check_config, check_url
 from .dispatch import Dispatcher, DispatchReport, RetryPolicy
-from .errors import RuleError, WatcherError
+from .errors import Problem, RuleError, StoreError, WatcherError
 from .fetch import FetchLimits, Fetcher
 from .logs import event, redact, register_secret
 from .metrics import CONTENT_TYPE, Metrics
@@ -40,6 +40,7 @@ from .models import ParsedFeed, PollOutcome
 from .parsepool import ParsePool
 from .pipeline import PollReport, Services, check_feed
 from .ruleset import Ruleset, load_rules
+from .ruleset.load import emptied_files, file_sizes
 from .scheduler import FeedScheduler, JobSpec
 from .store import StateLock, Store, feeds, ledger
 from .timefmt import utcnow
@@ -57,6 +58,7 @@ class Settings:
     rules: Path = Path("rules")
     db: Path = Path("state/watcher.db")
     parse_workers: int = 2            # 0: parse in a thread instead of worker processes
+    parse_timeout: float = 60.0       # seconds one parse may take before its worker is killed
     check_concurrency: int = 20       # feeds polled at once by `watcher check`
     drain_timeout: float = 10.0       # seconds to let polls in flight finish on stop
     watch_rules: bool = True          # reload when a rule file changes
@@ -83,13 +85,15 @@ class Watcher:
         self._channels: Channels | None = None
         self._lock = StateLock(settings.db)
         self._fetcher: Fetcher | None = None
-        self._parser = ParsePool(settings.parse_workers)
+        self._parser = ParsePool(settings.parse_workers, settings.parse_timeout)
         self._scheduler: FeedScheduler | None = None
         self._send_threads = SendThreads()  # one per channel, kept across reloads
         self.dispatcher: Dispatcher | None = None
         self.metrics = Metrics(settings.db, clock)
         self.http: StatusServer | None = None
         self.vitals = Vitals(settings.heartbeat, settings.stall_after)
+        self._reloading = asyncio.Lock()
+        self._rule_files: dict[Path, int] = {}   # size of each rule file at the last good load
 
     # -- rules ---------------------------------------------------------------------------------
 
@@ -112,6 +116,20 @@ class Watcher:
         register_secret(*channels.secrets())  # and every URL of apprise config files, with its parts
         return ruleset, channels
 
+    def _load_settled(self) -> tuple[Ruleset, Channels]:
+        """``load_rules`` for a reload, refusing while a file that had rules is empty: an editor
+        or `cat > file` empties a file before writing it again, and applying that moment would
+        drop every feed and rule of the file until the write is done."""
+        emptied = emptied_files(self._rule_files, file_sizes(self.settings.rules))
+        ruleset, channels = self.load_rules()
+        sizes = file_sizes(self.settings.rules)
+        emptied = emptied or emptied_files(self._rule_files, sizes)
+        if emptied:
+            raise RuleError([Problem(name, 1, 1, "the file is empty now but had rules (is it being saved?); "
+                                                 "to drop its rules, delete the file") for name in emptied])
+        self._rule_files = sizes
+        return ruleset, channels
+
     async def _apply(self, ruleset: Ruleset, channels: Channels) -> None:
         assert self.store is not None
         now = self.clock()
@@ -123,10 +141,18 @@ class Watcher:
         self.ruleset, self._channels = ruleset, channels
 
     async def reload(self) -> bool:
-        """Load the rules again; on any problem keep running the last good set and say why."""
+        """Load the rules again; on any problem keep running the last good set and say why.
+
+        Reloads run one at a time (a SIGHUP during a file-change reload waits for it), and the
+        files are read and compiled in a thread: a big rule folder takes seconds to parse, and
+        polls, deliveries and /healthz go on meanwhile."""
+        async with self._reloading:
+            return await self._reload()
+
+    async def _reload(self) -> bool:
         old = self.ruleset
         try:
-            ruleset, channels = self.load_rules()
+            ruleset, channels = await asyncio.to_thread(self._load_settled)
         except WatcherError as exc:
             self.last_reload_ok, self.last_reload_error = False, str(exc)
             self.metrics.reloaded(False, self.clock())
@@ -150,6 +176,7 @@ class Watcher:
     async def open(self, *, lock: bool = True) -> None:
         """Open state and rules. Raises ``RuleError`` or ``StoreError`` (e.g. another daemon's lock)."""
         ruleset, channels = self.load_rules()
+        self._rule_files = file_sizes(self.settings.rules)
         if lock:
             self._lock.acquire()
         try:
@@ -213,6 +240,8 @@ class Watcher:
         try:
             queued = await self.store.call(feedhealth.after_poll, ruleset, name, report.outcome, report.error,
                                            self.clock())
+        except StoreError as exc:  # the poll is recorded; its outage bookkeeping waits for the next one
+            event(log, logging.ERROR, "feed health not updated", feed=name, error=str(exc))
         except Exception:  # feed health must never cost a poll
             log.exception("feed health update failed feed=%s", name)
         self.metrics.feed_alerts(queued)
@@ -225,7 +254,14 @@ class Watcher:
         ruleset = self.ruleset
         if ruleset is None or name not in ruleset.feeds:
             return None
-        report = await self._poll_once(ruleset, name)
+        try:
+            report = await self._poll_once(ruleset, name)
+        except StoreError as exc:
+            # nothing of the poll was recorded (its transaction rolled back): its items are new
+            # again next time, which is the feed's next run on its interval
+            event(log, logging.ERROR, "poll not recorded; the feed is polled again at its next run", feed=name,
+                  error=str(exc))
+            return None
         return report.next_poll_at
 
     async def check_all(self) -> tuple[list[PollReport], DispatchReport]:

@@ -17,6 +17,11 @@ Crash safety: rows are written before anything is sent, so nothing is lost. A me
 sent twice only if the process dies after apprise handed it over and before the answer is
 recorded (milliseconds); the "sending" mark left behind is found at the next start
 (``recover``), logged as a possible duplicate, and the delivery is sent again.
+
+When the state database cannot be written (a full disk, a read-only mount), nothing is sent
+(the "sending" mark cannot be written) and a channel tries again after a pause that grows to
+a minute. An answer that cannot be recorded is kept and recorded once the database takes
+writes again, so the message is not sent a second time.
 """
 
 from __future__ import annotations
@@ -31,13 +36,15 @@ from collections.abc import Callable, Sequence
 from . import noise
 from .alerts import digest_message
 from .deliver import Channels, Service
+from .errors import StoreError
 from .logs import event
-from .models import Message
+from .models import Message, SendResult
 from .store import Store, outbox, silences
 
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 20  # batches one channel task sends before it yields to a fresh look at the outbox
+STORE_PAUSE = (1.0, 60.0)  # first and longest pause of a channel while the database takes no writes
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,7 @@ class Dispatcher:
         self.totals = DispatchReport()    # since start, for the daemon's loop
         self._wake = asyncio.Event()
         self._tasks: dict[str, asyncio.Task] = {}
+        self._store_failures = 0          # store failures in a row (a pause grows with them)
 
     def wake(self) -> None:
         self._wake.set()
@@ -145,8 +153,7 @@ class Dispatcher:
             ids = [r.id for r in todo]
             await self.store.call(outbox.mark_sending, ids, self.clock())
             result = await channels.deliver(name, service, message)
-            sent.update(await self.store.call(outbox.settle, ids, service.key, service.target, result,
-                                              self.clock(), keys))
+            sent.update(await self._settle(name, ids, service, result, keys))
             if result.ok:
                 report.messages += 1
                 event(log, logging.INFO, "alert sent", alert=",".join(str(r.alert_id) for r in todo),
@@ -160,6 +167,22 @@ class Dispatcher:
             return True
         await self._failed(name, [r for r in rows if r.id not in sent], failure[0], failure[1], report)
         return False
+
+    async def _settle(self, name: str, ids: list[int], service: Service, result: SendResult,
+                      keys: list[str]) -> list[int]:
+        """Record a service's answer. While the database takes no writes the answer is kept and
+        recorded when it does: sending again would duplicate a message that arrived. (A stop in
+        the meantime leaves the "sending" mark: ``recover`` finds it at the next start.)"""
+        pause = STORE_PAUSE[0]
+        while True:
+            try:
+                return await self.store.call(outbox.settle, ids, service.key, service.target, result, self.clock(),
+                                             keys)
+            except StoreError as exc:
+                event(log, logging.ERROR, "cannot record a send's answer; trying again (the message is not sent "
+                      "again)", channel=name, delivery=",".join(map(str, ids)), retry_in=pause, error=str(exc))
+                await asyncio.sleep(pause)
+                pause = min(STORE_PAUSE[1], pause * 2)
 
     async def _failed(self, name: str, rows: Sequence[outbox.Due], error: str, retry_after: float | None,
                       report: DispatchReport) -> None:
@@ -195,9 +218,14 @@ class Dispatcher:
                 for name in await self.store.call(outbox.due_channels, self.clock()):
                     if name not in self._tasks:
                         self._start(name)
-                next_at = await self.store.call(outbox.next_due_at, list(self._tasks))
+                next_at = await self.store.call(outbox.next_due_at, list(self._tasks), self.clock())
                 if next_at is not None:
                     timeout = min(idle, max(0.05, (next_at - self.clock()).total_seconds()))
+            except StoreError as exc:
+                self._store_failures += 1
+                timeout = self._store_pause()
+                if self._store_failures == 1:
+                    event(log, logging.ERROR, "delivery waits for the state database", error=str(exc))
             except Exception:  # a database hiccup must not end delivery for good
                 log.exception("dispatch round failed; retrying")
             waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
@@ -220,9 +248,22 @@ class Dispatcher:
     async def _channel_task(self, name: str) -> None:
         try:
             await self._drain(name, self.totals)
+        except StoreError as exc:
+            # nothing was sent (the "sending" mark could not be written): the outbox still holds it
+            self._store_failures += 1
+            pause = self._store_pause()
+            event(log, logging.ERROR, "delivery paused: the state database takes no writes", channel=name,
+                  retry_in=pause, error=str(exc))
+            await asyncio.sleep(pause)
         except Exception:
             log.exception("delivery to channel %s failed; trying again shortly", name)
             await asyncio.sleep(1.0)  # a broken database or channel must not spin the loop
+        else:
+            self._store_failures = 0
+
+    def _store_pause(self) -> float:
+        first, longest = STORE_PAUSE
+        return min(longest, first * 2 ** min(self._store_failures - 1, 10))
 
     async def _stop_tasks(self, drain: float) -> None:
         """Let sends in flight finish (up to ``drain`` seconds), then cancel the rest: a send cut

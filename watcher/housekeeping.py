@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from . import feedhealth
+from .errors import StoreError
 from .logs import event
 from .metrics import Metrics
 from .ruleset import Ruleset
@@ -50,6 +51,8 @@ class Housekeeper:
                 if self.keep_items > 0 and now - last_retention >= self.every:
                     last_retention = now
                     await self.thin_items(stop)
+            except StoreError as exc:  # a full disk or read-only mount: the write probe reports it too
+                event(log, logging.WARNING, "housekeeping waits for the state database", error=str(exc))
             except Exception:
                 log.exception("housekeeping round failed; trying again next round")
             await sleep(stop, self.vitals.heartbeat)

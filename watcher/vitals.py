@@ -17,6 +17,7 @@ import logging
 import time
 from datetime import datetime
 
+from .errors import StoreError
 from .logs import event, redact
 from .store import Store, upkeep
 from .web import Check
@@ -66,6 +67,8 @@ class Vitals:
             error = None
         except TimeoutError:
             error = "the database did not answer a write within the time limit"
+        except StoreError as exc:  # a full disk, a read-only mount: the message says which and what to do
+            error = str(exc)
         except Exception as exc:  # sqlite3 errors, a full disk, a read-only mount
             error = f"cannot write to the state database: {exc}"
         if error and (self._probe is None or self._probe[1] is None):

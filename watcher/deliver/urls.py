@@ -7,7 +7,11 @@ checks the rule loader runs on every channel.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -32,9 +36,62 @@ def asset() -> apprise.AppriseAsset:
                                 async_mode=False, service_timeout=0)
 
 
+class _MaskParts(logging.Filter):
+    """Masks the parts of the URLs being checked in apprise's own log records: when apprise
+    cannot use a URL it logs the part it rejected ("An invalid Slack Token (xoxb-...) was
+    specified"), and the URL's secrets are not known yet (only a usable URL is split into its
+    secret parts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with self.lock:
+            parts = sorted(self.parts, key=len, reverse=True)
+        if parts:
+            message = record.getMessage()
+            for part in parts:
+                message = message.replace(part, "****")
+            record.msg, record.args = message, ()
+        return True
+
+
+_CHECKING = _MaskParts()
+logging.getLogger("apprise").addFilter(_CHECKING)
+
+
+@contextmanager
+def _checking(url: str) -> Iterator[None]:
+    """While apprise parses ``url``, mask in its log every part of it that could be a secret."""
+    parts = urlsplit(url)
+    userinfo, _, host = parts.netloc.rpartition("@")
+    candidates = [*userinfo.split(":"), host.split(":")[0], *parts.path.split("/"), parts.fragment,
+                  *(v for _, v in parse_qsl(parts.query))]
+    found = {c for piece in candidates for c in (piece, unquote(piece)) if len(c) >= 4}
+    with _CHECKING.lock:
+        for part in found:
+            _CHECKING.parts[part] = _CHECKING.parts.get(part, 0) + 1
+    try:
+        yield
+    finally:
+        with _CHECKING.lock:
+            for part in found:
+                _CHECKING.parts[part] -= 1
+                if not _CHECKING.parts[part]:
+                    del _CHECKING.parts[part]
+
+
+def _instantiate(url: str) -> Any:
+    """apprise's service for ``url``, or ``None``, without a secret in apprise's log either way."""
+    with _checking(url):
+        return apprise.Apprise.instantiate(url, asset=asset(), suppress_exceptions=True)
+
+
 def masked(url: str) -> str:
     """A URL safe to show: apprise's privacy form, with header values hidden too."""
-    instance = apprise.Apprise.instantiate(url, asset=asset(), suppress_exceptions=True)
+    instance = _instantiate(url)
     if instance is None:
         # apprise cannot parse it, so it cannot mask it: show the scheme, and the host only when it
         # looks like one (many services put a token where a host would be: slack://TOKEN/...)
@@ -64,12 +121,12 @@ def check_url(url: str, written: str) -> str | None:
     """``None`` if ``url`` is a usable channel, else why not (secrets masked)."""
     if url == CONSOLE:
         return None
-    instance = apprise.Apprise.instantiate(url, asset=asset(), suppress_exceptions=True)
+    instance = _instantiate(url)
     if instance is None:
         return (f"{masked(url)} is not a URL apprise can use (check the service name and its parts: "
                 "https://github.com/caronc/apprise/wiki)")
     if "${" not in written:
-        literal = apprise.Apprise.instantiate(written, asset=asset(), suppress_exceptions=True)
+        literal = _instantiate(written)
         headers = [k for k, _ in parse_qsl(urlsplit(written).query) if k.startswith("+") and _SECRET_HEADER.search(k)]
         if literal is not None and (literal.url(privacy=True) != literal.url() or headers):
             return (f"the URL {short(literal.url(privacy=True))} contains a secret; keep secrets out of "
@@ -95,7 +152,7 @@ def check_config(path: str, tag: str | None) -> str | None:
     # that fails alone is only blamed when something is missing)
     entries, loaded = config_urls(text), config_services(text, None)
     if len(loaded) < len(entries):
-        bad = [u for u in entries if apprise.Apprise.instantiate(u, asset=asset(), suppress_exceptions=True) is None]
+        bad = [u for u in entries if _instantiate(u) is None]
         which = ", ".join(masked(u) for u in bad) or f"{len(entries) - len(loaded)} of {len(entries)}"
         return (f"the apprise config file {path} has URLs apprise cannot use: {which} "
                 "(check the service names and their parts: https://github.com/caronc/apprise/wiki)")
@@ -111,11 +168,14 @@ def config_urls(text: str) -> list[str]:
 
 
 def config_services(text: str, tag: str | None) -> list[Any]:
-    config = apprise.AppriseConfig(asset=asset())
-    config.add_config(text)
-    everything = apprise.Apprise(asset=asset())
-    everything.add(config)
-    return [s for s in everything if tag is None or tag in (s.tags or ())]
+    with ExitStack() as checking:
+        for url in config_urls(text):
+            checking.enter_context(_checking(url))
+        config = apprise.AppriseConfig(asset=asset())
+        config.add_config(text)
+        everything = apprise.Apprise(asset=asset())
+        everything.add(config)
+        return [s for s in everything if tag is None or tag in (s.tags or ())]
 
 
 

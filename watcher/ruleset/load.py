@@ -18,7 +18,7 @@ from .build import Source, build_ruleset, merge
 from .matchers import compile_matcher
 from .secrets import ConfigCheck, UrlCheck
 from .validate import validate_file
-from .yamlsrc import read_yaml
+from .yamlsrc import parse_yaml, read_source
 
 __all__ = ["RULE_SUFFIXES", "ConfigCheck", "UrlCheck", "compile_matcher", "load_rules", "rule_files"]
 
@@ -30,6 +30,22 @@ def rule_files(folder: Path) -> list[Path]:
     found = [p for p in folder.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file()
              and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
     return sorted(found)
+
+
+def file_sizes(folder: Path) -> dict[Path, int]:
+    """The size of each rule file of a folder (to notice a file emptied while it is saved)."""
+    sizes = {}
+    for path in rule_files(folder) if folder.is_dir() else ():
+        try:
+            sizes[path] = path.stat().st_size
+        except OSError:
+            pass
+    return sizes
+
+
+def emptied_files(before: Mapping[Path, int], now: Mapping[Path, int]) -> list[str]:
+    """The files that had content ``before`` and are empty ``now``, as shown in problems."""
+    return [_display(path) for path, size in before.items() if size > 0 and now.get(path) == 0]
 
 
 def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
@@ -53,9 +69,10 @@ def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
     for path in paths:
         display = _display(path)
         digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        data, found = read_yaml(path, display)
-        digest.update(path.read_bytes() if path.exists() else b"")
-        problems += found
+        raw, found = read_source(path, display)   # read once: the digest is of what was parsed
+        digest.update(raw or b"")
+        data, parsed = parse_yaml(raw, display) if raw is not None else (None, [])
+        problems += found + parsed
         if found or data is None:
             continue
         checked = validate_file(data, display)

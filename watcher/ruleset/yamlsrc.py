@@ -7,6 +7,7 @@ YAML 1.1 loaders do, which matters in files written by hand.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ..errors import Problem
 
 MAX_FILE_BYTES = 2_000_000  # a rule file is written by hand; anything bigger is a mistake
+MAX_FLOW_DEPTH = 64  # [ ] and { } nested deeper than this: ruamel's scanner slows down with the square of the depth
+# what can hold a bracket that is not YAML structure: quoted text on one line, comments
+_FLOW_TOKENS = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\n]|'')*'|(?:^|(?<=\s))#[^\n]*|[\[\]{}]""", re.MULTILINE)
 _CONTEXTS = {
     "while parsing a flow sequence": "in the [ list",
     "while parsing a flow mapping": "in the { block",
@@ -30,18 +34,38 @@ _CONTEXTS = {
 
 def read_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
     """Parse one file. Returns ``(data, problems)``; ``data`` is ``None`` when it did not parse."""
+    raw, problems = read_source(path, display)
+    if raw is None:
+        return None, problems
+    return parse_yaml(raw, display)
+
+
+def read_source(path: Path, display: str) -> tuple[bytes | None, list[Problem]]:
+    """A rule file's bytes, read once (what is parsed is what is hashed). A file over the size
+    limit is refused without reading it into memory: it may be a log or a database copied into
+    the rules folder by mistake."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as source:
+            raw = source.read(MAX_FILE_BYTES + 1)
+            size = max(len(raw), path.stat().st_size)
     except OSError as exc:
         return None, [Problem(display, 1, 1, f"cannot read the file: {exc.strerror or exc}")]
     if len(raw) > MAX_FILE_BYTES:
-        return None, [Problem(display, 1, 1, f"the file is {len(raw):,} bytes; rule files are limited to "
+        return None, [Problem(display, 1, 1, f"the file is {size:,} bytes; rule files are limited to "
                                               f"{MAX_FILE_BYTES:,} bytes")]
+    return raw, []
+
+
+def parse_yaml(raw: bytes, display: str) -> tuple[Any, list[Problem]]:
+    """Parse a rule file's bytes. Returns ``(data, problems)``; ``data`` is ``None`` when it did not parse."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return None, [Problem(display, line, 1, "the file is not UTF-8 text")]
+    too_deep = _flow_too_deep(text, display)
+    if too_deep is not None:
+        return None, [too_deep]
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
@@ -70,6 +94,24 @@ def read_yaml(path: Path, display: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(display, line, col, f"this is not valid YAML: {str(exc).splitlines()[0]}")]
     except RecursionError:
         return None, [Problem(display, 1, 1, "this YAML is nested too deeply")]
+
+
+def _flow_too_deep(text: str, display: str) -> Problem | None:
+    """A problem where ``[`` and ``{`` lists open more than ``MAX_FLOW_DEPTH`` deep (brackets in
+    quoted text and comments do not count)."""
+    depth = 0
+    for token in _FLOW_TOKENS.finditer(text):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                line = text.count("\n", 0, token.start()) + 1
+                col = token.start() - (text.rfind("\n", 0, token.start()) + 1) + 1
+                return Problem(display, line, col, f"this YAML is nested too deeply: more than {MAX_FLOW_DEPTH} "
+                                                   "[ ] or { } lists inside one another")
+        elif mark in "]}":
+            depth = max(0, depth - 1)
+    return None
 
 
 def _duplicate_key(exc: DuplicateKeyError) -> str | None:

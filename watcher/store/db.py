@@ -4,6 +4,11 @@ sqlite3 connections belong to the thread that made them, and bulk writes take lo
 stall an event loop, so every store call from the daemon runs on one dedicated thread
 (``Store.call``); writes are therefore serialised, which is also what makes "is this item
 new?" and "did this fact change?" race-free.
+
+Failures of the disk under the database (full, read-only, I/O errors, a damaged file) leave
+``Store.call`` and ``Store.run`` as a ``StoreError`` that names the database and says what to
+do (``describe_failure``); the transaction they interrupted is rolled back whole, so the
+caller can simply try again later. Other sqlite3 errors are bugs and stay as they are.
 """
 
 from __future__ import annotations
@@ -46,8 +51,36 @@ def open_database(path: str | Path, *, migrate: bool = True) -> Database:
         if migrate:
             schema.apply(db)
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"cannot use the state database {path}: {exc}") from None
+        raise StoreError(describe_failure(path, exc) or f"cannot use the state database {path}: {exc}") from None
     return db
+
+
+# what each kind of SQLite failure means for the person running watcher, and what to do about it
+_FAILURES = {
+    "SQLITE_FULL": "the disk is full (or the database reached its size limit); free some space on that disk",
+    "SQLITE_READONLY": "it is read-only (a read-only mount, or a file or folder this user may not write); "
+                       "make the database, its -wal and -shm files and its folder writable by this user "
+                       "(uid 10001 in the Docker image)",
+    "SQLITE_CANTOPEN": "the file cannot be opened; check that its folder exists and this user may write there",
+    "SQLITE_PERM": "the system refused access; check the permissions of the database and its folder",
+    "SQLITE_IOERR": "the disk failed to read or write ({detail}); check the disk and the system log",
+    "SQLITE_CORRUPT": "the file is damaged; stop watcher and restore a backup (see `watcher backup`)",
+    "SQLITE_NOTADB": "the file is not a SQLite database; point --db at the state database",
+    "SQLITE_BUSY": "another process held a lock on it for too long; stop whatever else writes to it",
+    "SQLITE_LOCKED": "another connection held a lock on it for too long",
+    "SQLITE_NOMEM": "SQLite ran out of memory",
+}
+
+
+def describe_failure(path: str | Path, exc: sqlite3.Error) -> str | None:
+    """A clear message for a failure of the database's disk or file, ``None`` for other errors
+    (a bug: a missing column, a broken constraint), which should keep their traceback."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    primary = "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
+    advice = _FAILURES.get(primary)
+    if advice is None:
+        return None
+    return f"cannot use the state database {path}: " + advice.format(detail=str(exc) or name)
 
 
 def open_readonly(path: str | Path) -> Database:
@@ -72,8 +105,13 @@ class StateLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot use the state database {str(self.path)[:-5]}: cannot create its lock file "
+                             f"{self.path}: {exc.strerror}; make the state folder writable by this user (uid "
+                             "10001 in the Docker image), or point --db at a folder that is") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -101,12 +139,28 @@ class Store:
         self.db: Database = self._executor.submit(open_database, self.path).result()
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn(db, *args)`` on the database thread. A failure of the disk or file raises
+        ``StoreError`` with a message for the operator (the interrupted transaction is rolled back)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, self.db, *args, **kwargs))
+        return await loop.run_in_executor(self._executor, functools.partial(self._guarded, fn, *args, **kwargs))
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """The same as ``call`` for code outside the event loop (CLI commands, tests)."""
-        return self._executor.submit(fn, self.db, *args, **kwargs).result()
+        return self._executor.submit(self._guarded, fn, *args, **kwargs).result()
+
+    def _guarded(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(self.db, *args, **kwargs)
+        except sqlite3.Error as exc:
+            message = describe_failure(self.path, exc)
+            if message is None:
+                raise
+            if self.db.conn.in_transaction:  # never leave a half-done write open for the next call
+                try:
+                    self.db.conn.rollback()
+                except sqlite3.Error:
+                    pass
+            raise StoreError(message) from exc
 
     def close(self) -> None:
         def _close(db: Database) -> None:

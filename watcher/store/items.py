@@ -98,6 +98,9 @@ def _insert_new(db: Database, feed: str, items: list[Item], now: datetime, backl
     return new
 
 
+PER_MARK = 16  # earlier items read per story mark (see _stories_by_mark)
+
+
 @dataclass(frozen=True)
 class _Mark:
     story: str
@@ -107,16 +110,21 @@ class _Mark:
 
 
 def _stories_by_mark(db: Database, marks: list[str], now: datetime) -> dict[str, list[_Mark]]:
-    """Earlier items carrying any of ``marks``: links at any age, titles and texts only recent ones."""
+    """Earlier items carrying any of ``marks``, oldest first: links at any age, titles and texts
+    only recent ones; at most ``PER_MARK`` per mark. A mark that thousands of items share
+    (boilerplate text, wire copy in hundreds of feeds) would otherwise be read whole by every
+    poll that meets it again, and polls would slow down as the state grows."""
     found: dict[str, list[_Mark]] = {}
     since = iso(now - timedelta(seconds=STORY_WINDOW))
-    unique = list(dict.fromkeys(marks))
-    for start in range(0, len(unique), _CHUNK):
-        chunk = unique[start:start + _CHUNK]
-        rows = db.execute(f"SELECT mark, story, feed, sketch, seen_at FROM story_marks "
-                          f"WHERE mark IN ({','.join('?' * len(chunk))}) AND (seen_at >= ? OR mark LIKE 'l:%') "
-                          f"ORDER BY seen_at, item_id", [*chunk, since]).fetchall()
-        for mark, story, feed, sketch, seen_at in rows:
+    for mark in dict.fromkeys(marks):
+        # one query per mark walks the primary key (mark, seen_at, item_id) and stops at the limit
+        if mark.startswith("l:"):
+            rows = db.execute("SELECT story, feed, sketch, seen_at FROM story_marks WHERE mark = ? "
+                              "ORDER BY seen_at, item_id LIMIT ?", [mark, PER_MARK])
+        else:
+            rows = db.execute("SELECT story, feed, sketch, seen_at FROM story_marks WHERE mark = ? AND seen_at >= ? "
+                              "ORDER BY seen_at, item_id LIMIT ?", [mark, since, PER_MARK])
+        for story, feed, sketch, seen_at in rows:
             sketch_values = SKETCH_BYTES.unpack(sketch) if len(sketch) == SKETCH_BYTES.size else ()
             found.setdefault(mark, []).append(_Mark(story, feed, sketch_values, parse_iso(seen_at) or now))
     return found

@@ -124,20 +124,33 @@ def due(db: Database, now: datetime, *, limit: int = 500, channel: str | None = 
             for r in rows]
 
 
+# a delivery behind a failed one of its channel that waits for its retry is not due (see ``due``)
+_NOT_HELD_BACK = ("NOT EXISTS (SELECT 1 FROM deliveries b WHERE b.channel = d.channel AND b.alert_id < d.alert_id "
+                  "AND b.state = 'failed' AND b.next_attempt_at > ?)")
+
+
 def due_channels(db: Database, now: datetime) -> list[str]:
-    """Read-only: the channels that have a delivery due."""
+    """Read-only: the channels that have a delivery due (one that ``due`` would return)."""
     return [r[0] for r in db.execute(
-        "SELECT DISTINCT channel FROM deliveries WHERE state IN ('pending', 'failed') AND next_attempt_at <= ? "
-        "ORDER BY channel", [iso(now)])]
+        "SELECT DISTINCT d.channel FROM deliveries d WHERE d.state IN ('pending', 'failed') "
+        f"AND d.next_attempt_at <= ? AND {_NOT_HELD_BACK} ORDER BY d.channel", [iso(now), iso(now)])]
 
 
-def next_due_at(db: Database, exclude: Iterable[str] = ()) -> datetime | None:
+def next_due_at(db: Database, exclude: Iterable[str] = (), now: datetime | None = None) -> datetime | None:
     """Read-only: when the next pending or failed delivery becomes due (``exclude``: channels
-    whose sender is busy anyway)."""
+    whose sender is busy anyway). With ``now``, deliveries held back behind a failed one count
+    from that one's retry, so a channel waiting for a retry is not "due" over and over."""
     skip = list(exclude)
     marks = ",".join("?" * len(skip))
-    row = db.execute("SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN ('pending', 'failed')"
-                     + (f" AND channel NOT IN ({marks})" if skip else ""), skip).fetchone()
+    sql = "SELECT MIN(d.next_attempt_at) FROM deliveries d WHERE d.state IN ('pending', 'failed')"
+    args: list[Any] = []
+    if skip:
+        sql += f" AND d.channel NOT IN ({marks})"
+        args += skip
+    if now is not None:
+        sql += f" AND {_NOT_HELD_BACK}"
+        args.append(iso(now))
+    row = db.execute(sql, args).fetchone()
     return parse_iso(row[0]) if row and row[0] else None
 
 
