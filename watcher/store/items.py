@@ -72,7 +72,7 @@ def _insert_new(db: Database, feed: str, items: list[Item], now: datetime, backl
              for item in items}
     earlier = _EarlierStories(db, feed, now, marks.values())
     seen_at = iso(now)
-    new, mark_rows = [], []
+    new, mark_rows, fts_rows = [], [], []
     for item in items:
         sm = marks[item.key]
         story = earlier.recognise(sm) or item.story or f"k:{feed}/{item.key}"
@@ -91,8 +91,11 @@ def _insert_new(db: Database, feed: str, items: list[Item], now: datetime, backl
         earlier.add_link(sm.link, story)   # later items of this poll with the same link join this one's story
         stored = item if story == item.story else replace(item, story=story)
         new.append(StoredItem(cursor.lastrowid, feed, stored, now, backlog=backlog))
+        fts_rows.append((cursor.lastrowid, item.title, item.summary, item.content))
     db.conn.executemany("INSERT INTO story_marks (mark, seen_at, item_id, story, feed, sketch) VALUES (?,?,?,?,?,?)",
                         mark_rows)
+    # full-text search (migration m070): in this transaction, one batch for the poll's new items
+    db.conn.executemany("INSERT INTO items_fts (rowid, title, summary, content) VALUES (?,?,?,?)", fts_rows)
     return new
 
 
