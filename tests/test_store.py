@@ -158,16 +158,27 @@ def test_an_update_keeps_its_story(db):
 
 def test_wire_copy_in_many_feeds_is_one_story_and_each_lookup_reads_a_bounded_number_of_marks(db):
     """A text carried by 60 feeds (wire copy, boilerplate): every copy joins the first one's story,
-    and a poll that meets its marks again reads at most ``PER_MARK`` earlier items per mark
+    and a poll that meets its marks again reads at most ``TEXT_CANDIDATES`` earlier items per mark
     instead of all of them (which made polls slower as the state grew)."""
+    import json
+
+    from watcher.identity import story_marks
+
     names = [f"f{n}" for n in range(60)]
     feeds.sync_feeds(db, {name: f"https://{name}.example/rss" for name in names}, NOW)
     stored = [items.record_items(db, name, [news(f"{name}-1", "Senate approves long-stalled Ukraine aid package",
                                                  f"https://{name}.example/aid", TEXT)], NOW, backlog=False)[0][0]
               for name in names]
     assert len({s.item.story for s in stored}) == 1
-    marks = [m for (m,) in db.execute("SELECT mark FROM story_marks GROUP BY mark HAVING count(*) = 60")]
+    marks = [m for (m,) in db.execute("SELECT mark FROM story_marks WHERE mark LIKE 'm%' "
+                                      "GROUP BY mark HAVING count(*) = 60")]
     assert marks                                          # the text marks every copy shares
-    found = items._stories_by_mark(db, marks, NOW)
-    assert set(found) == set(marks) and all(len(rows) == items.PER_MARK for rows in found.values())
-    assert [m.feed for m in found[marks[0]]] == names[:items.PER_MARK]          # the earliest first
+    again = news("late-1", "Senate approves long-stalled Ukraine aid package", "https://late.example/aid", TEXT)
+    marks_of_again = story_marks(again.link, again.title, again.summary, again.content)
+    earlier = items._EarlierStories(db, "late", NOW, [marks_of_again])
+    read = {mark: json.loads(rows) for mark, rows in earlier._texts.items() if mark in marks}
+    assert set(read) == set(marks)
+    assert all(len(rows) == items.TEXT_CANDIDATES for rows in read.values())
+    first = sorted(read[marks[0]])                        # the earliest carriers: (seen_at, item_id, ...)
+    assert {story for _, _, story, _ in first} == {stored[0].item.story}
+    assert earlier.recognise(marks_of_again) == stored[0].item.story

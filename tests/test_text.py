@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from watcher.match import words_regex
 from watcher.text import quantity, redos
@@ -70,3 +71,21 @@ def test_patterns_that_could_stall_are_refused(pattern):
 ])
 def test_safe_patterns_are_accepted(pattern):
     assert redos.check(pattern) is None
+
+
+_PIECES = ("U.S.", "Sen.", "a.", "..........................................", "e.g.", "word", "Word", " ", "  ",
+           ". ", "? ", "; ", "\n", "x" * 45 + ".", "1.5", "approx.", "é.", "_.", "”", ")")
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_sentences_look_back_a_bounded_distance_with_the_same_result(text):
+    from watcher.text import sentences as module
+
+    bounded = module.sentences(text)
+    original = module._word_before
+    try:
+        module._word_before = lambda t, end: module._WORD_BEFORE.search(t, 0, end)   # from the start, as before
+        assert bounded == module.sentences(text)
+    finally:
+        module._word_before = original

@@ -57,7 +57,7 @@ def independent(observations: Sequence[Observation], enough: int | None = None) 
     ordered = sorted(observations, key=lambda o: (o.seen_at, o.id or 0))
     keyed = [(o, source_keys(o)) for o in ordered]
     best = _greedy(keyed)
-    target = len({k for _, keys in keyed for k in keys if k.startswith("feed:")})
+    target = _most_possible(keyed)
     if enough is not None:
         target = min(target, enough)
     if len(best) >= target:
@@ -81,6 +81,21 @@ def independent(observations: Sequence[Observation], enough: int | None = None) 
 
     search(0, [], frozenset())
     return sorted(best, key=lambda o: (o.seen_at, o.id or 0))
+
+
+def _most_possible(keyed: list[tuple[Observation, frozenset[str]]]) -> int:
+    """An upper bound on the size of an independent set: for each kind of key (feed, story,
+    title...), at most one observation per distinct key, plus those without a key of that kind.
+    When the greedy set reaches it, that set is a largest one and no search is needed (many
+    reports of one syndicated story in many feeds share few stories and titles)."""
+    distinct: dict[str, set[str]] = {}
+    having: dict[str, int] = {}
+    for _, keys in keyed:
+        for kind in {key.partition(":")[0] for key in keys}:
+            having[kind] = having.get(kind, 0) + 1
+        for key in keys:
+            distinct.setdefault(key.partition(":")[0], set()).add(key)
+    return min((len(found) + len(keyed) - having[kind] for kind, found in distinct.items()), default=len(keyed))
 
 
 def _greedy(keyed: list[tuple[Observation, frozenset[str]]]) -> list[Observation]:

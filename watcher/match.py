@@ -140,11 +140,16 @@ class Matcher:
         return found.hits if found else None
 
     def match_view(self, view: ItemView) -> tuple[Hit, ...] | None:
-        found = self.find(view)
-        return found.hits if found else None
+        """The hits, as ``find`` gives them, without the context (which needs the sentences)."""
+        chosen = self._chosen(view)
+        return None if chosen is None else tuple(hit_of(t, f, m) for t, f, m in chosen)
 
     def find(self, view: ItemView) -> Found | None:
         """The match with its regex matches and context, or ``None``."""
+        chosen = self._chosen(view)
+        return None if chosen is None else _found(view, chosen)
+
+    def _chosen(self, view: ItemView) -> list[tuple[CompiledTerm, str, re.Match[str]]] | None:
         if not self.guards and self.within == "field":
             chosen = self._first_anywhere(view)
         elif self._first_anywhere(view) is None:
@@ -153,7 +158,7 @@ class Matcher:
             chosen = self._first_usable(view)
         if chosen is None or self._excluded(view):
             return None
-        return _found(view, chosen)
+        return chosen
 
     def _first_anywhere(self, view: ItemView) -> list[tuple[CompiledTerm, str, re.Match[str]]] | None:
         chosen = []

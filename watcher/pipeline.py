@@ -182,7 +182,9 @@ def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], no
     each fact's window, and record the outcome (observations, changes, notices)."""
     step = FactStep()
     new = observe(ruleset.facts, evidence, ruleset.index)
-    stored = observations.live_observations(db, now)
+    # only facts with something to weigh (new reports, or reports still pending) need their window
+    weighed = {o.fact for o in new} | observations.pending_facts(db, now)
+    stored = observations.live_observations(db, now, weighed) if weighed else []
     for verdict in weigh_all(ruleset.facts, ledger.known_facts(db), stored, new, now, ruleset.digest):
         fact = ruleset.facts[verdict.fact]
         saved = observations.save_verdict(db, verdict, now, ruleset.digest, lambda o, f=fact: window(f, o))

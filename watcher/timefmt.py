@@ -6,6 +6,7 @@ SQLite as ISO-8601 text (``2026-11-29T12:00:00Z``), which sorts correctly as tex
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, UTC
 
@@ -28,6 +29,7 @@ def iso(when: datetime | None) -> str | None:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ").replace(".000000Z", "Z")
 
 
+@functools.lru_cache(maxsize=16384)   # stored times are read again and again (feed rows, observations)
 def parse_iso(text: str | None) -> datetime | None:
     """ISO-8601 text as written by :func:`iso` (or any offset) -> aware UTC ``datetime``."""
     if not text:

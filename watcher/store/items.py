@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from sqlite_utils import Database
 
-from ..identity import SKETCH_BYTES, STORY_WINDOW, StoryMarks, near_duplicate, story_marks
+from ..identity import SKETCH_BYTES, STORY_WINDOW, StoryMarks, near_duplicate, story_marks, text_marks
 from ..models import Item, StoredItem
 from ..timefmt import iso, parse_iso
 
@@ -70,13 +70,12 @@ def _known(db: Database, feed: str, keys: list[str]) -> dict[str, tuple[int, str
 def _insert_new(db: Database, feed: str, items: list[Item], now: datetime, backlog: bool) -> list[StoredItem]:
     marks = {item.key: story_marks(item.link, item.title, item.summary, item.content, item.sketch or None)
              for item in items}
-    listed = {key: sm.marks() for key, sm in marks.items()}
-    earlier = _stories_by_mark(db, [m for found in listed.values() for m in found], now)
+    earlier = _EarlierStories(db, feed, now, marks.values())
     seen_at = iso(now)
-    new, mark_rows = [], []
+    new, mark_rows, fts_rows = [], [], []
     for item in items:
         sm = marks[item.key]
-        story = _recognise(sm, listed[item.key], feed, earlier) or item.story or f"k:{feed}/{item.key}"
+        story = earlier.recognise(sm) or item.story or f"k:{feed}/{item.key}"
         cursor = db.execute(
             "INSERT INTO items (feed, key, guid, link, title, summary, content, author, categories, "
             "published_at, updated_at, first_seen_at, content_hash, story, backlog) "
@@ -88,62 +87,93 @@ def _insert_new(db: Database, feed: str, items: list[Item], now: datetime, backl
             continue
         sketch = SKETCH_BYTES.pack(*sm.sketch) if sm.sketch else b""
         mark_rows += [(mark, seen_at, cursor.lastrowid, story, feed, sketch if mark[0] == "m" else b"")
-                      for mark in listed[item.key]]
-        for mark in listed[item.key]:   # later items of this poll can join this one's story
-            earlier.setdefault(mark, []).append(_Mark(story, feed, sm.sketch, now))
+                      for mark in sm.marks()]
+        earlier.add_link(sm.link, story)   # later items of this poll with the same link join this one's story
         stored = item if story == item.story else replace(item, story=story)
         new.append(StoredItem(cursor.lastrowid, feed, stored, now, backlog=backlog))
+        fts_rows.append((cursor.lastrowid, item.title, item.summary, item.content))
     db.conn.executemany("INSERT INTO story_marks (mark, seen_at, item_id, story, feed, sketch) VALUES (?,?,?,?,?,?)",
                         mark_rows)
+    # full-text search (migration m070): in this transaction, one batch for the poll's new items
+    db.conn.executemany("INSERT INTO items_fts (rowid, title, summary, content) VALUES (?,?,?,?)", fts_rows)
     return new
 
 
-PER_MARK = 16  # earlier items read per story mark (see _stories_by_mark)
+TEXT_CANDIDATES = 8   # earlier items of other feeds compared per text mark (see _EarlierStories)
+
+# One statement per kind of mark and poll; for each mark a correlated subquery walks the
+# primary key (mark, seen_at, item_id) from its start, so a lookup costs the same however many
+# items carry the mark. Text candidates are compared here.
+_BY_LINK = ("SELECT j.value, (SELECT story FROM story_marks WHERE mark = j.value ORDER BY seen_at, item_id LIMIT 1) "
+            "FROM json_each(?) j")
+_BY_TITLE = ("SELECT j.value, (SELECT story FROM story_marks WHERE mark = j.value AND seen_at >= ?2 AND feed != ?3 "
+             "ORDER BY seen_at, item_id LIMIT 1) FROM json_each(?1) j")
 
 
-@dataclass(frozen=True)
-class _Mark:
-    story: str
-    feed: str
-    sketch: tuple[int, ...]
-    seen_at: datetime
+_BY_TEXT = ("SELECT j.value, (SELECT json_group_array(json_array(t.seen_at, t.item_id, t.story, hex(t.sketch))) "
+            "FROM (SELECT seen_at, item_id, story, sketch FROM story_marks WHERE mark = j.value AND seen_at >= ?2 "
+            "AND feed != ?3 ORDER BY seen_at, item_id LIMIT ?4) t) FROM json_each(?1) j")
 
 
-def _stories_by_mark(db: Database, marks: list[str], now: datetime) -> dict[str, list[_Mark]]:
-    """Earlier items carrying any of ``marks``, oldest first: links at any age, titles and texts
-    only recent ones; at most ``PER_MARK`` per mark. A mark that thousands of items share
-    (boilerplate text, wire copy in hundreds of feeds) would otherwise be read whole by every
-    poll that meets it again, and polls would slow down as the state grows."""
-    found: dict[str, list[_Mark]] = {}
-    since = iso(now - timedelta(seconds=STORY_WINDOW))
-    for mark in dict.fromkeys(marks):
-        # one query per mark walks the primary key (mark, seen_at, item_id) and stops at the limit
-        if mark.startswith("l:"):
-            rows = db.execute("SELECT story, feed, sketch, seen_at FROM story_marks WHERE mark = ? "
-                              "ORDER BY seen_at, item_id LIMIT ?", [mark, PER_MARK])
-        else:
-            rows = db.execute("SELECT story, feed, sketch, seen_at FROM story_marks WHERE mark = ? AND seen_at >= ? "
-                              "ORDER BY seen_at, item_id LIMIT ?", [mark, since, PER_MARK])
-        for story, feed, sketch, seen_at in rows:
-            sketch_values = SKETCH_BYTES.unpack(sketch) if len(sketch) == SKETCH_BYTES.size else ()
-            found.setdefault(mark, []).append(_Mark(story, feed, sketch_values, parse_iso(seen_at) or now))
-    return found
+class _EarlierStories:
+    """The stories of earlier items that carry the marks of a poll's items (see ``identity``),
+    looked up through the ``story_marks`` key, in one statement per kind of mark:
+
+    - a link: the earliest item with that link, at any age and in any feed (also this poll's);
+    - a title: the earliest item of another feed within ``STORY_WINDOW``;
+    - a text mark: the earliest item of another feed within ``STORY_WINDOW`` whose whole text
+      signature is a near-duplicate, among the first ``TEXT_CANDIDATES`` items of other feeds that
+      carry the mark. A mark carried by more is boilerplate (a phrase many texts share); copies of
+      one text share their other marks too, and the first carrier of a copied text is normally a
+      copy itself, so the bound keeps the cost of a poll from growing with the number of stored items.
+    """
+
+    def __init__(self, db: Database, feed: str, now: datetime, marks: Iterable[StoryMarks]):
+        since = iso(now - timedelta(seconds=STORY_WINDOW))
+        marks = list(marks)
+        conn = db.conn
+        links = {m.link for m in marks if m.link}
+        titles = {m.title for m in marks if m.title}
+        self._links: dict[str, str | None] = dict(conn.execute(_BY_LINK, [_json(links)]).fetchall()) if links else {}
+        self._titles: dict[str, str | None] = (
+            dict(conn.execute(_BY_TITLE, [_json(titles), since, feed]).fetchall()) if titles else {})
+        texts = {mark for m in marks for mark in text_marks(m.sketch)}
+        self._texts: dict[str, str] = {}
+        if texts:
+            self._texts = dict(conn.execute(_BY_TEXT, [_json(texts), since, feed, TEXT_CANDIDATES]).fetchall())
+        self._candidates: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+
+    def recognise(self, sm: StoryMarks) -> str | None:
+        """The story of the earliest item that is the same story, by link, then title, then text."""
+        story = self._links.get(sm.link) if sm.link else None
+        if story is None and sm.title:
+            story = self._titles.get(sm.title)
+        if story is None:
+            for mark in text_marks(sm.sketch):
+                for candidate, sketch in self._text_candidates(mark):
+                    if near_duplicate(sm.sketch, sketch):
+                        return candidate
+        return story
+
+    def _text_candidates(self, mark: str) -> list[tuple[str, tuple[int, ...]]]:
+        """The earlier carriers of a text mark (story, signature), decoded when first asked for."""
+        found = self._candidates.get(mark)
+        if found is None:
+            rows = sorted(json.loads(self._texts.get(mark) or "[]"))   # by (seen_at, item_id)
+            found = self._candidates[mark] = [(story, SKETCH_BYTES.unpack(bytes.fromhex(sketch)))
+                                              for _, _, story, sketch in rows
+                                              if len(sketch) == 2 * SKETCH_BYTES.size]
+        return found
+
+    def add_link(self, mark: str | None, story: str) -> None:
+        """A new item of this poll: later items with its link join its story (unless an earlier
+        item already had the link)."""
+        if mark and self._links.get(mark) is None:
+            self._links[mark] = story
 
 
-def _recognise(sm: StoryMarks, marks: list[str], feed: str, earlier: dict[str, list[_Mark]]) -> str | None:
-    """The story of the earliest item that is the same story, by link, then title, then text."""
-    if sm.link:
-        for mark in earlier.get(sm.link, ()):
-            return mark.story
-    if sm.title:
-        for mark in earlier.get(sm.title, ()):
-            if mark.feed != feed:
-                return mark.story
-    for key in marks[bool(sm.link) + bool(sm.title):]:
-        for mark in earlier.get(key, ()):
-            if mark.feed != feed and near_duplicate(sm.sketch, mark.sketch):
-                return mark.story
-    return None
+def _json(values: Iterable[Any]) -> str:
+    return json.dumps(list(values), ensure_ascii=False)
 
 
 def _to_stored(row: Mapping[str, Any]) -> StoredItem:

@@ -8,6 +8,7 @@ for corroboration and notices live next door, in ``observations.py``.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ def hits_json(hits: tuple[Hit, ...]) -> str:
                        for h in hits], ensure_ascii=False)
 
 
+@functools.lru_cache(maxsize=4096)   # the same rows are read again by every poll that weighs their fact
 def hits_from(text: str | None) -> tuple[Hit, ...]:
     try:
         return tuple(Hit(h["term"], h["field"], h["start"], h["end"], h["text"]) for h in json.loads(text or "[]"))

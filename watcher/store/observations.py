@@ -47,6 +47,12 @@ def live_observations(db: Database, now: datetime, facts: Iterable[str] | None =
     return [_observation(r) for r in db.query(sql + " ORDER BY seen_at, id", args)]
 
 
+def pending_facts(db: Database, now: datetime) -> set[str]:
+    """Read-only: facts with a pending observation seen within the longest possible window."""
+    return {r[0] for r in db.execute("SELECT DISTINCT fact FROM fact_observations WHERE state = ? AND seen_at >= ?",
+                                     [ObservationState.PENDING.value, iso(now - MAX_WINDOW)])}
+
+
 @dataclass(frozen=True)
 class Saved:
     """What storing a verdict wrote: the change's id (if any) and each new notice with its id."""

@@ -320,3 +320,11 @@ def m042_views(db: Database) -> None:
            (SELECT group_concat(d.channel || '=' || d.state, ', ') FROM deliveries d WHERE d.alert_id = a.id)
                AS deliveries
     FROM alerts a ORDER BY a.id DESC""")
+
+
+@migrations()
+def m070_items_fts_written_by_the_store(db: Database) -> None:
+    """New items reach ``items_fts`` from ``items.record_items``, in the poll's transaction, as one
+    batch per poll instead of through a trigger per row (which cost several times the insert of
+    the item itself). Updates and deletes of items keep their triggers (they are rare)."""
+    db.execute('DROP TRIGGER IF EXISTS "items_ai"')

@@ -43,11 +43,25 @@ def _trim(text: str, start: int, end: int) -> Span | None:
     return (start, end) if end > start else None
 
 
+_LOOK_BACK = 40  # characters: far more than the longest abbreviation
+
+
+def _word_before(text: str, end: int) -> re.Match[str] | None:
+    """``_WORD_BEFORE`` ending at ``end``. Searched from a little before ``end``, not from the
+    start of the text (which made splitting a long text quadratic), unless the word runs on
+    further back than that."""
+    start = max(0, end - _LOOK_BACK)
+    found = _WORD_BEFORE.search(text, start, end)
+    if found is not None and found.start() == start and start > 0 and _WORD_BEFORE.match(text[start - 1] + "."):
+        return _WORD_BEFORE.search(text, 0, end)
+    return found
+
+
 def _ends_here(text: str, found: re.Match[str]) -> bool:
     mark = found.group()
     if mark == "\n" or not mark.startswith("."):
         return True
-    before = _WORD_BEFORE.search(text, 0, found.start() + 1)
+    before = _word_before(text, found.start() + 1)
     if before:
         word = before.group(1).casefold().strip(".")
         if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
