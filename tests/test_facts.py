@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from facts_harness import Ledger, hours
+from watcher.store import ledger, observations
 from watcher.facts import observe
 from watcher.models import Item, StoredItem
 
@@ -337,3 +338,51 @@ def test_a_signal_can_be_limited_to_some_feeds(tmp_path):
     ledger.poll("ap", "Ukraine funds replenished", hours(0))          # not a public feed: not evidence
     ledger.poll("npr", "Ukraine funds replenished", hours(1))
     assert ledger.states("funds") == [("replenished", "pending")]
+
+
+# -- weighing again without news -------------------------------------------------------------
+
+TIPPING = """\
+settings:
+  corroborate: {sources: 2, within: 24h, trusted: [ap]}
+feeds:
+  ap: {url: "https://ap.example/rss"}
+  reuters: {url: "https://reuters.example/rss"}
+  npr: {url: "https://npr.example/rss"}
+  bbc: {url: "https://bbc.example/rss"}
+facts:
+  funds:
+    describe: existing US funds for Ukraine
+    values: [available, depleted]
+    known: available
+    signals:
+      - value: available
+        match: {all: [funds], any: ["still available"], scope: [title]}
+      - value: depleted
+        match: {all: [funds], any: [depleted], scope: [title]}
+"""
+
+
+def test_a_report_leaving_its_window_is_weighed_at_the_next_poll_without_news(tmp_path):
+    """A trusted report is held back while an equal report says the opposite; when that one leaves
+    its window the balance tips, and the next poll (bringing nothing about the fact) applies it.
+    In between, polls do not read the fact's reports again: its verdict cannot have changed."""
+    ledger_ = Ledger(tmp_path / "rules", TIPPING)
+    ledger_.poll("npr", "Ukraine funds still available, officials say", hours(0))
+    ledger_.poll("ap", "Ukraine funds depleted, Pentagon says", hours(1))
+    assert ledger_.value("funds") == "available"
+    assert ("depleted", "pending") in ledger_.states("funds")
+
+    def due(at):
+        states = ledger.known_facts(ledger_.db)
+        return observations.facts_to_recheck(ledger_.db, at, states, ledger_.rules.digest)
+
+    assert due(hours(2)) == set() and due(hours(23.9)) == set()   # nothing can have changed yet
+    assert due(hours(24)) == {"funds"}                           # npr's report leaves its window
+    assert observations.facts_to_recheck(ledger_.db, hours(2), ledger.known_facts(ledger_.db), "other rules") \
+        == {"funds"}                                             # new rules: weigh again
+    ledger_.poll("bbc", "Drones hit Kharkiv", hours(10))
+    assert ledger_.value("funds") == "available"
+    ledger_.poll("bbc", "Drones hit Odesa", hours(24.5))
+    assert ledger_.value("funds") == "depleted" and ledger_.moves("funds") == [("available", "depleted")]
+    assert due(hours(24.6)) == set()

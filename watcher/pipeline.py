@@ -37,7 +37,8 @@ from .errors import FetchError, ParseError
 from .facts import observe, weigh_all, window
 from .logs import event
 from .match import match_items
-from .models import AlertDraft, FactChange, FactNotice, Fetched, Match, NotModified, ParsedFeed, PollOutcome, StoredItem
+from .models import (AlertDraft, FactChange, FactNotice, Fetched, Match, NotModified, Observation, ParsedFeed,
+                     PollOutcome, StoredItem)
 from .ruleset.compiled import Feed, Ruleset
 from .store import Database, Store, feeds, items, ledger, observations, outbox, silences
 
@@ -182,17 +183,37 @@ def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], no
     each fact's window, and record the outcome (observations, changes, notices)."""
     step = FactStep()
     new = observe(ruleset.facts, evidence, ruleset.index)
-    # only facts with something to weigh (new reports, or reports still pending) need their window
-    weighed = {o.fact for o in new} | observations.pending_facts(db, now)
+    states = ledger.known_facts(db)
+    # only facts with something to weigh need their window read: new reports, or pending ones
+    # whose last verdict may no longer hold (the fact moved, the rules changed, a report expired)
+    weighed = {o.fact for o in new} | observations.facts_to_recheck(db, now, states, ruleset.digest)
     stored = observations.live_observations(db, now, weighed) if weighed else []
-    for verdict in weigh_all(ruleset.facts, ledger.known_facts(db), stored, new, now, ruleset.digest):
+    for verdict in weigh_all(ruleset.facts, states, stored, new, now, ruleset.digest):
         fact = ruleset.facts[verdict.fact]
         saved = observations.save_verdict(db, verdict, now, ruleset.digest, lambda o, f=fact: window(f, o))
         if saved.change_id is not None and saved.change is not None:
             step.changes[saved.change_id] = saved.change
         step.notices.update(saved.notices)
+    observations.note_rechecks(db, _rechecks(ruleset, weighed, [*stored, *new], now), states, ruleset.digest)
     observations.close_expired_notices(db, now)
     return step
+
+
+def _rechecks(ruleset: Ruleset, weighed: set[str], seen: list[Observation],
+              now: datetime) -> dict[str, datetime | None]:
+    """For each fact just weighed, the first moment one of its live observations leaves its
+    window: until then, its verdict holds unless a new observation comes (``None``: none will
+    leave, so only a new observation can change it)."""
+    until: dict[str, datetime | None] = dict.fromkeys(f for f in weighed if f in ruleset.facts)
+    for o in seen:
+        fact = ruleset.facts.get(o.fact)
+        if fact is None or o.fact not in until:
+            continue
+        leaves = o.seen_at + timedelta(seconds=window(fact, o))
+        earliest = until[o.fact]
+        if leaves > now and (earliest is None or leaves < earliest):
+            until[o.fact] = leaves
+    return until
 
 
 def _enqueue_alerts(db: Database, ruleset: Ruleset, matches: list[Match], changes: dict[int, FactChange],

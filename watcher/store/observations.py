@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from sqlite_utils import Database
 
 from ..corroboration import summary_key
-from ..models import Evidence, FactChange, FactNotice, Item, Observation, ObservationState, StoredItem, Verdict
+from ..models import (Evidence, FactChange, FactNotice, FactState, Item, Observation, ObservationState, StoredItem,
+                      Verdict)
 from ..timefmt import iso, parse_iso
 from .ledger import hits_from, hits_json, save_change
 
@@ -51,6 +52,34 @@ def pending_facts(db: Database, now: datetime) -> set[str]:
     """Read-only: facts with a pending observation seen within the longest possible window."""
     return {r[0] for r in db.execute("SELECT DISTINCT fact FROM fact_observations WHERE state = ? AND seen_at >= ?",
                                      [ObservationState.PENDING.value, iso(now - MAX_WINDOW)])}
+
+
+def facts_to_recheck(db: Database, now: datetime, states: Mapping[str, FactState], rules_hash: str) -> set[str]:
+    """Read-only: facts with pending observations that must be weighed again without a new one:
+    never weighed in their present state and rules, or one of their live observations has left
+    its window since (see ``note_rechecks``)."""
+    pending = pending_facts(db, now)
+    if not pending:
+        return pending
+    noted = {r["fact"]: r for r in db.query("SELECT * FROM fact_rechecks")}
+    due = set()
+    for fact in pending:
+        row, state = noted.get(fact), states.get(fact)
+        unchanged = (row is not None and state is not None and row["value"] == state.value
+                     and row["since_at"] == iso(state.since) and row["rules_hash"] == rules_hash)
+        if not unchanged or (row["recheck_at"] is not None and row["recheck_at"] <= iso(now)):
+            due.add(fact)
+    return due
+
+
+def note_rechecks(db: Database, rechecks: Mapping[str, datetime | None], states: Mapping[str, FactState],
+                  rules_hash: str) -> None:
+    """After weighing: until when each fact's verdict holds if no new observation comes (``None``:
+    until one comes). Written in the poll's transaction, so a poll rolled back leaves the fact due."""
+    rows = [{"fact": fact, "value": states[fact].value, "since_at": iso(states[fact].since), "rules_hash": rules_hash,
+             "recheck_at": iso(at)} for fact, at in rechecks.items() if fact in states]
+    if rows:
+        db["fact_rechecks"].upsert_all(rows, pk="fact")
 
 
 @dataclass(frozen=True)

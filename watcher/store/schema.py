@@ -328,3 +328,13 @@ def m070_items_fts_written_by_the_store(db: Database) -> None:
     batch per poll instead of through a trigger per row (which cost several times the insert of
     the item itself). Updates and deletes of items keep their triggers (they are rare)."""
     db.execute('DROP TRIGGER IF EXISTS "items_ai"')
+
+
+@migrations()
+def m071_fact_rechecks(db: Database) -> None:
+    """When a fact with reports still pending must be weighed again although no new report came:
+    the first moment one of its live reports leaves its window (which can tip the balance), noted
+    with the fact's value and the rules it was weighed under. Without it every poll reread and
+    reweighed every pending report of every such fact (hundreds of ms a poll on a large state)."""
+    db["fact_rechecks"].create({"fact": str, "value": str, "since_at": str, "rules_hash": str, "recheck_at": str},
+                               pk="fact")
