@@ -200,3 +200,38 @@ def test_max_age_from_cache_control_or_expires():
                                   "Date": "Sat, 01 Mar 2025 12:00:00 GMT"})) == 3600
     assert max_age(httpx.Headers({"Expires": "0"})) is None
     assert max_age(httpx.Headers({})) is None
+
+
+def test_feeds_that_were_slow_take_their_own_lane_and_never_hold_up_prompt_ones(feed_server):
+    """Two feeds that timed out last time fill their lane (two slots); a prompt feed still gets
+    one of the two ordinary slots at once instead of queueing behind them."""
+    for path in ("/hang0", "/hang1"):
+        feed_server.set(path, BODY, delay=30)
+    feed_server.set("/ok", BODY)
+    limits = FetchLimits(max_connections=2, slow_connections=2, slow_after=1.0, read_timeout=2.0, total_timeout=3.0,
+                         per_host=10)
+
+    async def go() -> None:
+        fetcher = Fetcher(limits)
+
+        async def attempt(path: str) -> str:
+            try:
+                await fetcher.fetch(feed_server.url(path))
+                return "ok"
+            except FetchError as exc:
+                return exc.kind
+
+        try:
+            assert await asyncio.gather(attempt("/hang0"), attempt("/hang1")) == ["timeout", "timeout"]
+            assert fetcher.is_slow(feed_server.url("/hang0")) and not fetcher.is_slow(feed_server.url("/ok"))
+            hanging = [asyncio.create_task(attempt(p)) for p in ("/hang0", "/hang1")]
+            await asyncio.sleep(0.2)   # both hold the slow lane's two slots
+            assert await attempt("/ok") == "ok"
+            assert not any(task.done() for task in hanging)      # the prompt feed did not wait for them
+            assert await asyncio.gather(*hanging) == ["timeout", "timeout"]
+            feed_server.set("/hang0", BODY)                       # the server recovers
+            assert await attempt("/hang0") == "ok" and not fetcher.is_slow(feed_server.url("/hang0"))
+        finally:
+            await fetcher.aclose()
+
+    asyncio.run(go())

@@ -6,7 +6,9 @@ vocabulary: ``timeout``, ``connect``, ``proxy``, ``http``, ``gone``, ``too_large
 ``redirects``, ``protocol``.
 
 Politeness and limits:
-- at most ``max_connections`` fetches in flight, and at most ``per_host`` to one host;
+- at most ``max_connections`` fetches in flight, and at most ``per_host`` to one host; feeds
+  whose last fetch took longer than ``slow_after`` (slow servers, timeouts) have a lane of their
+  own (``slow_connections``), so they can never hold every slot while prompt feeds wait;
 - timeouts per phase (connect, read between two chunks, write, pool) *and* a total deadline:
   a server trickling one byte a second never trips a per-phase timeout;
 - at most ``max_redirects`` redirects; a chain of permanent ones (301/308) is reported as
@@ -49,10 +51,12 @@ class FetchLimits:
     total_timeout: float = 60.0       # the whole fetch, body included
     max_bytes: int = 10_000_000       # decoded body; bigger feeds are refused
     max_redirects: int = 5
-    # fetches in flight at once, over all hosts: most of them wait on slow servers; with 20, the
-    # slow, hanging and trickling feeds (13 % in bench/load.py) held every slot and 943 of 3,472
-    # healthy feeds were not polled once in 5 minutes. per_host keeps each server polite
+    # fetches in flight at once, over all hosts, for feeds that answered promptly last time; with
+    # one shared pool, the slow, hanging and trickling feeds (13 % in bench/load.py) held most
+    # slots and healthy feeds queued behind them. per_host keeps each server polite
     max_connections: int = 100
+    slow_connections: int = 50        # apart: feeds whose last fetch took longer than slow_after
+    slow_after: float = 5.0
     per_host: int = 2                 # fetches in flight to one host
     keepalive: int = 10               # idle connections kept per client
 
@@ -65,6 +69,8 @@ class Fetcher:
         self.user_agent = user_agent
         self._clients: dict[str | None, httpx.AsyncClient] = {}
         self._slots = asyncio.Semaphore(limits.max_connections)
+        self._slow_slots = asyncio.Semaphore(limits.slow_connections)
+        self._slow: set[str] = set()   # feed addresses whose last fetch was slow (in memory: relearnt after a restart)
         self._per_host: dict[str, asyncio.Semaphore] = {}
 
     def _client(self, proxy: str | None) -> httpx.AsyncClient:
@@ -77,7 +83,7 @@ class Fetcher:
                 max_redirects=limits.max_redirects,
                 timeout=httpx.Timeout(connect=limits.connect_timeout, read=limits.read_timeout,
                                       write=limits.write_timeout, pool=limits.total_timeout),
-                limits=httpx.Limits(max_connections=limits.max_connections,
+                limits=httpx.Limits(max_connections=limits.max_connections + limits.slow_connections,
                                     max_keepalive_connections=min(limits.keepalive, limits.max_connections)),
                 headers={"User-Agent": self.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
                 trust_env=False,  # only proxies the rules name; never one from the environment by surprise
@@ -106,7 +112,7 @@ class Fetcher:
             raise FetchError("protocol", f"invalid address: {exc}") from None
         per_host = self._per_host.setdefault(host, asyncio.Semaphore(self.limits.per_host))
         client = self._client(proxy)
-        async with per_host, self._slots:
+        async with per_host, self._lane(url):
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self.limits.total_timeout):
@@ -123,6 +129,23 @@ class Fetcher:
                 raise FetchError("connect", f"cannot connect: {_reason(exc)}") from None
             except httpx.HTTPError as exc:
                 raise FetchError("protocol", f"{type(exc).__name__}: {_reason(exc)}") from None
+            finally:
+                self._note_speed(url, time.monotonic() - started)
+
+    def _lane(self, url: str) -> asyncio.Semaphore:
+        return self._slow_slots if url in self._slow else self._slots
+
+    def _note_speed(self, url: str, elapsed: float) -> None:
+        """A fetch that took longer than ``slow_after`` (whatever its outcome: a timeout is the
+        slowest of all) sends the feed's next fetch to the slow lane; a prompt one brings it back."""
+        if elapsed > self.limits.slow_after:
+            self._slow.add(url)
+        else:
+            self._slow.discard(url)
+
+    def is_slow(self, url: str) -> bool:
+        """Whether the next fetch of ``url`` takes the slow lane."""
+        return url in self._slow
 
     async def _get(self, client: httpx.AsyncClient, url: str, headers: dict[str, str],
                    started: float) -> Fetched | NotModified:
