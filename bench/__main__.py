@@ -128,7 +128,8 @@ def _markdown(cfg: dict, command: str, started: datetime, load0: tuple, runs: li
         alerts = {n: summary[(n, "cold", "watcher")]["outcome"] for n in cfg["sizes"]
                   if (n, "cold", "watcher") in summary}
         out += ["Alerts in the cold pass (every item matched against 200 rules; `watcher check` delivers at most "
-                "500 per run, the harness marks the rest delivered before the next scenario): " +
+                "10,000 per channel per run (20 batches of 500), the harness marks the rest delivered before the "
+                "next scenario): " +
                 "; ".join(f"{n:,} feeds: {o.get('queued', 0):,} queued, {o.get('sent', 0):,} sent"
                           for n, o in alerts.items()) + ".", ""]
     if daemons:

@@ -65,7 +65,7 @@ def probe(out: Path, command: list[str], timeout: float) -> dict:
 
 def drain_outbox(db: Path) -> int:
     """Mark every pending delivery sent (uncounted, between passes). `watcher check` delivers at
-    most 500 alerts per run; the cold pass queues thousands, and without this the next
+    most 10,000 alerts per channel per run; the cold pass queues more, and without this the next
     scenario would be measured delivering the cold pass's alerts instead of doing its own work."""
     with sqlite3.connect(db) as conn:
         return conn.execute("UPDATE deliveries SET state = 'sent' WHERE state IN ('pending', 'failed')").rowcount
