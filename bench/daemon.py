@@ -17,52 +17,17 @@ import signal
 import sqlite3
 import statistics
 import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from . import farm, rulesgen
+from .hook import Arrivals
 from .passes import WATCHER
 from .probe import tree, tree_cpu
 
 _POLL = re.compile(r"\bpoll\b.*\bfeed=")
 _TOKEN = re.compile(r"Watcher latency probe (p\d+x\d+)")
-
-
-class Hook:
-    """A webhook receiver on 127.0.0.1: when each probe token arrived."""
-
-    def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                when = time.time()
-                for token in _TOKEN.findall(json.dumps(json.loads(body or b"{}"))):
-                    owner.arrived.setdefault(token, when)
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.url = f"json://127.0.0.1:{self._server.server_address[1]}/hook"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @dataclass
@@ -139,7 +104,7 @@ def run(work: Path, n: int, base_url: str, source_db: Path, *, interval: float, 
     folder = work / f"n{n}" / "daemon"
     db = folder / "watcher.db"
     _copy_db(source_db, db)
-    hook = Hook()
+    hook = Arrivals(lambda body: _TOKEN.findall(json.dumps(body)), time.time)  # when each probe token arrived
     farm_dir = work / "farm" / f"n{n}"
     published: dict[str, float] = {}
     probed: list[int] = []

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import tempfile
-import threading
 import time
 from datetime import datetime, UTC
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,31 +26,7 @@ from watcher.models import AlertDraft
 from watcher.ruleset.compiled import Channel, Secret
 from watcher.store import Store, outbox
 
-
-class Receiver:
-    def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                owner.arrived[body["title"]] = time.perf_counter()
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self) -> str:
-        return f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+from .hook import Arrivals
 
 
 class TimedStore(Store):
@@ -70,13 +43,13 @@ class TimedStore(Store):
 
 
 def run(count: int, digest: float | None, folder: Path) -> tuple[float, list[float]]:
-    receiver = Receiver()
+    receiver = Arrivals(lambda body: [body["title"]], time.perf_counter)
     store = TimedStore(folder / f"bench-{digest}.db")
     store.committed = {}
     now = datetime.now(UTC)
     for i in range(count):
         store.run(outbox.enqueue, AlertDraft("bench", f"k{i}", "item", f"alert {i}", "**b**", "b", ("team",)), now)
-    channels = Channels({"team": Channel("team", Secret(receiver.url()), "${T}", digest=digest)})
+    channels = Channels({"team": Channel("team", Secret(receiver.url), "${T}", digest=digest)})
     dispatcher = Dispatcher(store, lambda: channels, lambda: datetime.now(UTC))
     started = time.perf_counter()
     report = asyncio.run(dispatcher.deliver_due())
@@ -88,7 +61,7 @@ def run(count: int, digest: float | None, folder: Path) -> tuple[float, list[flo
             "SELECT d.id, a.title FROM deliveries d JOIN alerts a ON a.id = d.alert_id").fetchall()))
         windows = [store.committed[i] - receiver.arrived[t] for i, t in titles.items()]
     store.close()
-    receiver.server.shutdown()
+    receiver.close()
     return elapsed, windows
 
 
