@@ -181,6 +181,21 @@ def test_facts_set_takes_every_kind_and_supersedes_pending_reports(tmp_path, fee
     assert "pending" not in run_cli("facts", env=env).stdout
 
 
+def test_facts_before_anything_ran_shows_the_known_values_of_the_rule_files(tmp_path):
+    env = {"WATCHER_RULES": str(ROOT / "rules"), "WATCHER_DB": str(tmp_path / "w.db")}
+    board = run_cli("facts", env=env)
+    assert board.returncode == 0, board.stderr
+    assert "us-aid-package: stalled  (known in the rule file;" in board.stdout
+    assert "us-aid-amount: 60 billion USD  (known in the rule file;" in board.stdout
+    as_json = json.loads(run_cli("facts", "--json", env=env).stdout)
+    assert [(f["name"], f["value"], f["since"]) for f in as_json][:2] == [
+        ("us-aid-amount", "60000000000", None), ("us-aid-package", "stalled", None)]
+    # once recorded, the ledger's value and time are shown instead
+    assert run_cli("facts", "set", "us-aid-package", "passed-senate", env=env).returncode == 0
+    after = run_cli("facts", env=env).stdout
+    assert "us-aid-package: passed-senate  (since " in after and "us-aid-amount: 60 billion USD  (known" in after
+
+
 def test_schema_command_prints_the_committed_schema():
     result = run_cli("schema")
     assert result.returncode == 0

@@ -90,10 +90,18 @@ def facts(ctx: click.Context, as_json: bool) -> None:
                          "claims": [{"value": v, "shown": _show(rules, name, v), "sources": k} for v, k in n.claims]}
                         for n in notices if n.fact == name],
         })
+    board += _not_recorded(rules, {row["name"] for row in rows})
+    board.sort(key=lambda fact: fact["name"])
     if as_json:
         click.echo(json.dumps(board, indent=2, ensure_ascii=False))
         return
+    if not board:
+        click.echo("no facts: the rule files define none (see `facts:` in the README)")
     for fact in board:
+        if fact["since"] is None:
+            click.echo(f"{fact['name']}: {fact['shown']}  (known in the rule file; the ledger records it "
+                       f"when the daemon or `watcher check` starts)")
+            continue
         how = f"{fact['source']}" + (f", {fact['sources']} independent sources" if fact["sources"] > 1 else "")
         click.echo(f"{fact['name']}: {fact['shown']}  (since {_when(fact['since'])}, {how})")
         for ev in fact["evidence"]:
@@ -105,6 +113,16 @@ def facts(ctx: click.Context, as_json: bool) -> None:
             claims = " / ".join(f"{c['shown']} ({c['sources']})" for c in n["claims"])
             hint = f"; settle it: watcher facts set {fact['name']} VALUE --note ..." if n["kind"] == "review" else ""
             click.echo(f"    {n['kind']} since {_when(n['opened_at'])}: {claims}{hint}")
+
+
+def _not_recorded(rules: Ruleset | None, recorded: set[str]) -> list[dict[str, Any]]:
+    """Facts of the rule files that the ledger has not recorded yet (nothing has run on this
+    state since they were written): shown with their known value, ``since`` None."""
+    if rules is None:
+        return []
+    return [{"name": name, "value": spec.known, "shown": _show(rules, name, spec.known), "kind": spec.kind,
+             "since": None, "source": "rules", "sources": 0, "evidence": [], "pending": [], "notices": []}
+            for name, spec in rules.facts.items() if name not in recorded]
 
 
 @facts.command("history")
