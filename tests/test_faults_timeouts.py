@@ -104,6 +104,44 @@ def _rules(folder, urls: dict[str, str]) -> None:
     write_rules(folder, f"settings: {{interval: 1h, backlog: {{alerts: 1d}}}}\nfeeds:\n{feeds}")
 
 
+def test_slow_feeds_are_remembered_and_start_in_their_own_lane_after_a_restart(tmp_path, rules_dir, feed_server):
+    """How long each fetch took is recorded on the feed; a restarted daemon puts the feeds that
+    were slow (an answer after the threshold, or a timeout) in the slow lane before fetching them."""
+    feed_server.set("/prompt", _healthy(0))
+    feed_server.set("/slow", _healthy(1), delay=1.5)
+    feed_server.set("/hang", _healthy(2), delay=30)
+    urls = {name: feed_server.url(f"/{name}") for name in ("prompt", "slow", "hang")}
+    _rules(rules_dir, urls)
+    limits = FetchLimits(slow_after=1.0, read_timeout=2.0, total_timeout=2.5)
+
+    def daemon() -> Watcher:
+        return Watcher(Settings(rules=rules_dir, db=tmp_path / "w.db", parse_workers=0, fetch=limits),
+                       console=io.StringIO())
+
+    async def first_run():
+        watcher = daemon()
+        await watcher.open()
+        try:
+            await watcher.check_all()
+            return {r.name: r for r in await watcher.store.call(feed_table.feed_rows)}
+        finally:
+            await watcher.close()
+
+    async def after_restart() -> dict[str, bool]:
+        watcher = daemon()
+        await watcher.open()
+        try:
+            return {name: watcher._fetcher.is_slow(url) for name, url in urls.items()}
+        finally:
+            await watcher.close()
+
+    rows = asyncio.run(first_run())
+    assert rows["prompt"].fetch_s < 1.0 and rows["prompt"].status == "new"
+    assert 1.5 <= rows["slow"].fetch_s < 2.5 and rows["slow"].status == "new"
+    assert rows["hang"].fetch_s >= 2.0 and rows["hang"].error_kind == "timeout"   # the read timeout
+    assert asyncio.run(after_restart()) == {"prompt": False, "slow": True, "hang": True}
+
+
 def test_connect_and_read_timeouts_are_recorded_and_hold_up_nothing(tmp_path, rules_dir, feed_server):
     hole = BlackHole()
     silent = Mute()

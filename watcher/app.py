@@ -42,7 +42,7 @@ from .pipeline import PollReport, Services, check_feed
 from .ruleset import Ruleset, load_rules
 from .ruleset.load import emptied_files, file_sizes
 from .scheduler import FeedScheduler, JobSpec
-from .store import StateLock, Store, feeds, ledger
+from .store import Database, StateLock, Store, feeds, ledger
 from .timefmt import utcnow
 from .housekeeping import Housekeeper
 from .vitals import Vitals
@@ -186,6 +186,7 @@ class Watcher:
             self._lock.release()
             raise
         self._fetcher = Fetcher(self.settings.fetch)
+        self._fetcher.remember(await self.store.call(_last_fetch_seconds, ruleset))
         self.dispatcher = _CountingDispatcher(self.store, self.channels, self.clock, self.settings.retry,
                                               metrics=self.metrics)
         self.metrics.reloaded(True, self.clock())
@@ -422,6 +423,12 @@ def _diff(old: Ruleset | None, new: Ruleset) -> dict[str, str]:
         return {}
     return {key: ",".join(names[:20]) + (f",... ({len(names)} in all)" if len(names) > 20 else "")
             for key, names in new.diff(old).items()}
+
+
+def _last_fetch_seconds(db: Database, ruleset: Ruleset) -> dict[str, float]:
+    """How long the last fetch of each feed of the rules took, by address (runs on the database thread)."""
+    return {ruleset.feeds[row.name].url: row.fetch_s for row in feeds.feed_rows(db)
+            if row.fetch_s is not None and row.name in ruleset.feeds}
 
 
 def _log_poll(report: PollReport, duration: float) -> None:

@@ -58,6 +58,7 @@ class FetchError(WatcherError):
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
+        self.elapsed: float | None = None   # seconds the attempt took, once it reached the network
         super().__init__(message)
 
 

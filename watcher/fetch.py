@@ -26,6 +26,7 @@ import email.utils
 import re
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -70,7 +71,7 @@ class Fetcher:
         self._clients: dict[str | None, httpx.AsyncClient] = {}
         self._slots = asyncio.Semaphore(limits.max_connections)
         self._slow_slots = asyncio.Semaphore(limits.slow_connections)
-        self._slow: set[str] = set()   # feed addresses whose last fetch was slow (in memory: relearnt after a restart)
+        self._slow: set[str] = set()   # feed addresses whose last fetch was slow (seeded from the state at start)
         self._per_host: dict[str, asyncio.Semaphore] = {}
 
     def _client(self, proxy: str | None) -> httpx.AsyncClient:
@@ -115,22 +116,31 @@ class Fetcher:
         async with per_host, self._lane(url):
             started = time.monotonic()
             try:
-                async with asyncio.timeout(self.limits.total_timeout):
-                    return await self._get(client, url, request_headers, started)
-            except TimeoutError:
-                raise FetchError("timeout", f"no complete response within {self.limits.total_timeout:g}s") from None
-            except httpx.TimeoutException as exc:
-                raise FetchError("timeout", f"{_phase(exc)} timed out") from None
-            except httpx.TooManyRedirects:
-                raise FetchError("redirects", f"more than {self.limits.max_redirects} redirects") from None
-            except httpx.ProxyError as exc:
-                raise FetchError("proxy", f"the proxy refused or failed: {_reason(exc)}") from None
-            except httpx.ConnectError as exc:
-                raise FetchError("connect", f"cannot connect: {_reason(exc)}") from None
-            except httpx.HTTPError as exc:
-                raise FetchError("protocol", f"{type(exc).__name__}: {_reason(exc)}") from None
+                return await self._attempt(client, url, request_headers, started)
+            except FetchError as exc:
+                exc.elapsed = time.monotonic() - started   # recorded on the feed: a slow failure is slow too
+                raise
             finally:
                 self._note_speed(url, time.monotonic() - started)
+
+    async def _attempt(self, client: httpx.AsyncClient, url: str, headers: dict[str, str],
+                       started: float) -> Fetched | NotModified:
+        """One request within the total deadline; every failure as a ``FetchError``."""
+        try:
+            async with asyncio.timeout(self.limits.total_timeout):
+                return await self._get(client, url, headers, started)
+        except TimeoutError:
+            raise FetchError("timeout", f"no complete response within {self.limits.total_timeout:g}s") from None
+        except httpx.TimeoutException as exc:
+            raise FetchError("timeout", f"{_phase(exc)} timed out") from None
+        except httpx.TooManyRedirects:
+            raise FetchError("redirects", f"more than {self.limits.max_redirects} redirects") from None
+        except httpx.ProxyError as exc:
+            raise FetchError("proxy", f"the proxy refused or failed: {_reason(exc)}") from None
+        except httpx.ConnectError as exc:
+            raise FetchError("connect", f"cannot connect: {_reason(exc)}") from None
+        except httpx.HTTPError as exc:
+            raise FetchError("protocol", f"{type(exc).__name__}: {_reason(exc)}") from None
 
     def _lane(self, url: str) -> asyncio.Semaphore:
         return self._slow_slots if url in self._slow else self._slots
@@ -142,6 +152,12 @@ class Fetcher:
             self._slow.add(url)
         else:
             self._slow.discard(url)
+
+    def remember(self, last_fetch_seconds: Mapping[str, float]) -> None:
+        """Durations of earlier fetches by address (from the state, at start): feeds that were
+        slow before a restart take the slow lane from their first fetch on, instead of taking
+        shared slots again until each has shown it is slow."""
+        self._slow.update(url for url, seconds in last_fetch_seconds.items() if seconds > self.limits.slow_after)
 
     def is_slow(self, url: str) -> bool:
         """Whether the next fetch of ``url`` takes the slow lane."""

@@ -87,13 +87,15 @@ async def check_feed(svc: Services, ruleset: Ruleset, feed: Feed, now: datetime)
                                  user_agent=feed.user_agent, proxy=feed.proxy.reveal() if feed.proxy else None)
     except FetchError as exc:
         return await _failed(svc, feed, now, row.error_streak + 1 if row else 1, f"fetch: {exc}", exc.kind,
-                             retry_after=exc.retry_after, gone=exc.kind == "gone", status=exc.status)
+                             retry_after=exc.retry_after, gone=exc.kind == "gone", status=exc.status,
+                             fetch_seconds=exc.elapsed)
 
     # nothing new to parse: the last body's hints (its <ttl>) still hold unless the server sent new ones
     kept_hint = result.max_age if result.max_age is not None else (row.server_hint_s if row else None)
     if isinstance(result, NotModified):
         plan = await svc.store.call(_record_reached, feed, PollOutcome.NOT_MODIFIED, now, kept_hint,
-                                    svc.policy, http_status=304, moved_to=result.moved_to)
+                                    svc.policy, http_status=304, moved_to=result.moved_to,
+                                    fetch_seconds=result.elapsed)
         return PollReport(feed.name, PollOutcome.NOT_MODIFIED, plan.at)
 
     body_hash = hashlib.sha256(result.body).hexdigest()[:32]
@@ -101,14 +103,15 @@ async def check_feed(svc: Services, ruleset: Ruleset, feed: Feed, now: datetime)
         # the server ignored our validators but sent the same bytes: nothing to parse
         plan = await svc.store.call(_record_reached, feed, PollOutcome.UNCHANGED, now, kept_hint,
                                     svc.policy, http_status=200, moved_to=result.moved_to, etag=result.etag,
-                                    last_modified=result.last_modified, body_hash=body_hash)
+                                    last_modified=result.last_modified, body_hash=body_hash,
+                                    fetch_seconds=result.elapsed)
         return PollReport(feed.name, PollOutcome.UNCHANGED, plan.at)
 
     try:
         parsed = await svc.parse(result.body, result.url, result.content_type)
     except ParseError as exc:
         return await _failed(svc, feed, now, row.error_streak + 1 if row else 1, f"parse: {exc}", "parse",
-                             status=200)
+                             status=200, fetch_seconds=result.elapsed)
 
     report = await svc.store.call(_commit_poll, ruleset, feed, parsed, result, body_hash, now, svc.policy)
     report.warning = parsed.warning
@@ -116,13 +119,14 @@ async def check_feed(svc: Services, ruleset: Ruleset, feed: Feed, now: datetime)
 
 
 async def _failed(svc: Services, feed: Feed, now: datetime, streak: int, error: str, kind: str, *,
-                  retry_after: float | None = None, gone: bool = False, status: int | None = None) -> PollReport:
+                  retry_after: float | None = None, gone: bool = False, status: int | None = None,
+                  fetch_seconds: float | None = None) -> PollReport:
     plan = polling.next_failure(feed.name, feed.cadence, streak, now, policy=svc.policy, retry_after=retry_after,
                                 gone=gone)
     outcome = PollOutcome.GONE if gone else PollOutcome.ERROR
     await svc.store.call(feeds.record_poll, feed.name, outcome=outcome, now=now, next_poll_at=plan.at,
                          error=error, error_kind=kind, interval=plan.interval, interval_reason=plan.reason,
-                         http_status=status)
+                         http_status=status, fetch_seconds=fetch_seconds)
     return PollReport(feed.name, outcome, plan.at, error=error)
 
 
@@ -265,7 +269,7 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
                           parsed=True, found_new=bool(fresh.new), etag=fetched.etag,
                           last_modified=fetched.last_modified, body_hash=body_hash, interval=plan.interval,
                           interval_reason=plan.reason, server_hint=hint, http_status=200,
-                          moved_to=fetched.moved_to)
+                          moved_to=fetched.moved_to, fetch_seconds=fetched.elapsed)
     for change in changes.values():
         event(log, logging.INFO, "fact changed", fact=change.fact, old=change.old, new=change.new,
               feed=feed.name, evidence=len(change.evidence), sources=change.sources)

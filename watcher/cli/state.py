@@ -45,15 +45,20 @@ def feeds(obj: Context, name: str | None, as_json: bool) -> None:
         for key, value in rows[0].__dict__.items():
             click.echo(f"{key:17s} {_when(value) if isinstance(value, datetime) else _show(value)}")
         return
-    _table([[r.name, _status(r), r.error_streak, _every(r), _when(r.last_success_at), _when(r.next_poll_at),
+    _table([[r.name, _status(r), r.error_streak, _every(r), _fetch(r), _when(r.last_success_at), _when(r.next_poll_at),
              (r.error or (f"moved permanently to {r.moved_to}" if r.moved_to else ""))[:70]] for r in rows],
-           ["feed", "status", "errors", "every", "last success", "next poll", "last error / note"])
+           ["feed", "status", "errors", "every", "fetch", "last success", "next poll", "last error / note"])
 
 
 def _status(row: Any) -> str:
     if row.status is None:
         return "never polled"
     return f"{row.status} ({row.http_status})" if row.http_status else row.status
+
+
+def _fetch(row: Any) -> str:
+    """How long the last fetch took (the slow ones take a lane of their own: see the README's Limits)."""
+    return "-" if row.fetch_s is None else f"{row.fetch_s:.2f}s"
 
 
 def _every(row: Any) -> str:

@@ -36,11 +36,12 @@ class FeedRow:
     http_status: int | None = None        # of the last answer
     moved_to: str | None = None           # where a permanent redirect points
     last_error_at: datetime | None = None
+    fetch_s: float | None = None          # how long the last fetch took (to the last byte or the failure)
 
     _TIMES = ("last_poll_at", "last_success_at", "last_new_at", "first_success_at", "next_poll_at", "removed_at",
               "last_error_at")
     _PLAIN = ("name", "url", "etag", "last_modified", "body_hash", "status", "error", "error_kind", "error_streak",
-              "polls", "interval_s", "interval_reason", "server_hint_s", "http_status", "moved_to")
+              "polls", "interval_s", "interval_reason", "server_hint_s", "http_status", "moved_to", "fetch_s")
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> FeedRow:
@@ -93,10 +94,11 @@ def record_poll(db: Database, name: str, *, outcome: str, now: datetime, next_po
                 reached: bool = False, parsed: bool = False, found_new: bool = False,
                 interval: float | None = None, interval_reason: str | None = None,
                 server_hint: float | None = None, http_status: int | None = None,
-                moved_to: str | None = None) -> None:
+                moved_to: str | None = None, fetch_seconds: float | None = None) -> None:
     """Write the outcome of one poll. ``reached``: the server answered 200/304;
     ``parsed``: a body was parsed (the first one ends the feed's backlog); ``moved_to``: the
-    target of a permanent redirect (cleared by a poll that was not redirected)."""
+    target of a permanent redirect (cleared by a poll that was not redirected);
+    ``fetch_seconds``: how long the fetch took (None: it never reached the network)."""
     sets = ["status = ?", "polls = polls + 1", "last_poll_at = ?", "next_poll_at = ?", "interval_s = ?",
             "interval_reason = ?", "http_status = ?"]
     args: list[Any] = [outcome, iso(now), iso(next_poll_at), interval, interval_reason, http_status]
@@ -120,4 +122,7 @@ def record_poll(db: Database, name: str, *, outcome: str, now: datetime, next_po
     if found_new:
         sets.append("last_new_at = ?")
         args.append(iso(now))
+    if fetch_seconds is not None:
+        sets.append("fetch_s = ?")
+        args.append(round(fetch_seconds, 3))
     db.execute(f"UPDATE feeds SET {', '.join(sets)} WHERE name = ?", [*args, name])

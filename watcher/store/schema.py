@@ -338,3 +338,11 @@ def m071_fact_rechecks(db: Database) -> None:
     reweighed every pending report of every such fact (hundreds of ms a poll on a large state)."""
     db["fact_rechecks"].create({"fact": str, "value": str, "since_at": str, "rules_hash": str, "recheck_at": str},
                                pk="fact")
+
+
+@migrations()
+def m072_fetch_seconds(db: Database) -> None:
+    """How long each feed's last fetch took (request to last byte, or to its failure), so that
+    feeds known to be slow keep their own fetch lane across restarts (``fetch.Fetcher``), and
+    operators see which servers are slow (`watcher feeds`, the status page, the API)."""
+    db.execute("ALTER TABLE feeds ADD COLUMN fetch_s REAL")
