@@ -3,12 +3,15 @@ pending-observations hook. Real SQLite files throughout."""
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
+import httpx
 import pytest
 
 from watcher.errors import StoreError
@@ -81,6 +84,38 @@ def test_sqlite_utils_cli_browses_and_searches_the_state(db, tmp_path):
     board = subprocess.run([str(cli), str(tmp_path / "state.db"), "SELECT fact, value FROM facts_board"],
                            capture_output=True, text=True, timeout=60)
     assert '"value": "passed-senate"' in board.stdout
+
+
+def test_datasette_browses_the_views_searches_items_and_follows_foreign_keys(db, tmp_path):
+    """`datasette state/watcher.db`, as the README suggests, on a real state file."""
+    ids = _scenario(db)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = tmp_path / "datasette.log"
+    with log.open("wb") as out:   # the child keeps its own copy of the descriptor
+        server = subprocess.Popen([str(Path(sys.executable).parent / "datasette"), "serve", str(tmp_path / "state.db"),
+                                   "-h", "127.0.0.1", "-p", str(port)], stdout=out, stderr=out)
+    base = f"http://127.0.0.1:{port}/state"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                board = httpx.get(f"{base}/facts_board.json?_shape=array", timeout=5)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+                time.sleep(0.2)
+        assert [(r["fact"], r["value"], r["previous_value"]) for r in board.json()] == [("aid", "passed-senate",
+                                                                                        "stalled")]
+        found = httpx.get(f"{base}/items.json?_search=harbour&_shape=array&_col=title", timeout=10).json()
+        assert {r["title"] for r in found} == {"Drones over the harbour", "Fresh harbour news"}
+        row = httpx.get(f"{base}/items/{ids['ev']}.json?_extras=foreign_key_tables", timeout=10).json()
+        links = {t["other_table"]: t["count"] for t in row["foreign_key_tables"]}
+        assert links["fact_evidence"] == 1 and links["alerts"] == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_backup_is_a_consistent_self_contained_copy_taken_while_another_connection_writes(db, tmp_path):
