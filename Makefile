@@ -11,9 +11,14 @@ BIN := $(VENV)/bin
 
 .PHONY: run test test-fast test-faults test-deps validate clean bench bench-profile
 
+# the daemon needs only the package; the tests add their tools (pytest, aiosmtpd, datasette, ...)
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(BIN)/.test-installed: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
@@ -26,17 +31,17 @@ validate: $(BIN)/.installed
 test-deps:
 	bash scripts/test-deps.sh
 
-test: $(BIN)/.installed test-deps
+test: $(BIN)/.test-installed test-deps
 	$(BIN)/pytest
 
-test-fast: $(BIN)/.installed
+test-fast: $(BIN)/.test-installed
 	$(BIN)/pytest -m "not slow"
 
-test-faults: $(BIN)/.installed test-deps
+test-faults: $(BIN)/.test-installed test-deps
 	$(BIN)/pytest tests/test_faults_*.py tests/test_crash.py tests/test_lifecycle.py tests/test_ruleset_fuzz.py \
 		tests/test_text.py tests/test_delivery.py tests/test_channels.py tests/test_browser.py
 
-$(BIN)/.bench-installed: $(BIN)/.installed
+$(BIN)/.bench-installed: $(BIN)/.test-installed
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@
 
