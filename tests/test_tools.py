@@ -190,10 +190,23 @@ def test_facts_before_anything_ran_shows_the_known_values_of_the_rule_files(tmp_
     as_json = json.loads(run_cli("facts", "--json", env=env).stdout)
     assert [(f["name"], f["value"], f["since"]) for f in as_json][:2] == [
         ("us-aid-amount", "60000000000", None), ("us-aid-package", "stalled", None)]
-    # once recorded, the ledger's value and time are shown instead
+    # a correction records the known values first (as a start does); then the ledger's values are shown
     assert run_cli("facts", "set", "us-aid-package", "passed-senate", env=env).returncode == 0
     after = run_cli("facts", env=env).stdout
-    assert "us-aid-package: passed-senate  (since " in after and "us-aid-amount: 60 billion USD  (known" in after
+    assert "us-aid-package: passed-senate  (since " in after and "us-aid-amount: 60 billion USD  (since " in after
+
+
+@pytest.mark.slow
+def test_an_operators_correction_before_the_first_run_survives_the_daemons_start(tmp_path, feed_server, receiver):
+    env = _setup(tmp_path, feed_server, receiver)
+    feed_server.set("/ap.xml", rss([]))
+    feed_server.set("/kyiv.xml", rss([]))
+    assert run_cli("facts", "set", "aid", "signed", "--note", "seen on whitehouse.gov", env=env).returncode == 0
+    assert run_cli("check", env=env).returncode == 0
+    assert "aid: signed  (since " in run_cli("facts", env=env).stdout
+    history = json.loads(run_cli("facts", "history", "aid", "--json", env=env).stdout)
+    assert [(e["type"], e["cause"], e["new"]) for e in history] == [("change", "operator", "signed"),
+                                                                   ("change", "rules", "stalled")]
 
 
 def test_schema_command_prints_the_committed_schema():

@@ -253,6 +253,10 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
     now = utcnow()
 
     def apply(db: Any) -> tuple[str | None, int]:
+        # as the daemon does at start: on a state nothing has run on yet, the correction must
+        # follow the known value, or the daemon's first start would take it for an edit of
+        # `known:` and put the rule file's value back
+        ledger.sync_known(db, {f.name: f.known for f in ruleset.facts.values()}, now, ruleset.digest)
         with db.atomic():
             state = ledger.known_facts(db).get(fact)
             old = state.value if state else spec.known
