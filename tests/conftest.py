@@ -51,6 +51,15 @@ def write_rules(folder: Path, text: str, name: str = "rules.yaml") -> Path:
     return path
 
 
+def write_story_rules(folder: Path, feeds: dict[str, str], team: str) -> Path:
+    """Feeds polled every second and one rule, ``stories``, alerting ``team`` on every item whose
+    title says "story" (backlog included): the fixture of the crash and disk-fault tests."""
+    listed = "".join(f'  {name}: {{url: "{url}"}}\n' for name, url in feeds.items())
+    return write_rules(folder, "settings: {interval: 1s, backlog: {alerts: 1d}}\nfeeds:\n" + listed
+                       + "alerts:\n  - name: stories\n    on: {items: {all: [story]}}\n    notify: [team]\n"
+                       + f"channels:\n  team: {team}\n")
+
+
 def rfc822(when: datetime) -> str:
     return format_datetime(when.astimezone(UTC), usegmt=True)
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, rfc822, run_cli, write_rules
+from conftest import ROOT, rfc822, run_cli, write_rules, write_story_rules
 from servers import WebhookReceiver, rss
 
 ROUNDS = 24
@@ -129,10 +129,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_only_interrupted
     rng = _seed()
     rules = tmp_path / "rules"
     rules.mkdir()
-    write_rules(rules, "settings: {interval: 1s, backlog: {alerts: 1d}}\nfeeds:\n"
-                + "".join(f"  {f}: {{url: \"{feed_server.url(f'/{f}.xml')}\"}}\n" for f in FEEDS)
-                + "alerts:\n  - name: stories\n    on: {items: {all: [story]}}\n    notify: [team]\n"
-                + "channels:\n  team: ${TEAM_URL}\n")
+    write_story_rules(rules, {f: feed_server.url(f"/{f}.xml") for f in FEEDS}, "${TEAM_URL}")
     env = {"TEAM_URL": receiver.url("/team"), "WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db"),
            "WATCHER_LOG_LEVEL": "INFO"}
     log = tmp_path / "daemon.log"

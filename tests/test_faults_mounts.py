@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, rfc822, write_rules
+from conftest import ROOT, rfc822, write_rules, write_story_rules
 from servers import rss
 
 pytestmark = pytest.mark.slow
@@ -96,17 +96,7 @@ def test_a_full_disk_is_reported_and_the_daemon_recovers_when_space_returns(tmp_
     state, ctl, out = tmp_path / "state", tmp_path / "ctl", tmp_path / "out"
     for folder in (state, ctl, out):
         folder.mkdir()
-    write_rules(rules_dir, f"""\
-settings: {{interval: 1s, backlog: {{alerts: 1d}}}}
-feeds:
-  wire: {{url: "{feed_server.url('/wire.xml')}"}}
-alerts:
-  - name: stories
-    on: {{items: {{all: [story]}}}}
-    notify: [team]
-channels:
-  team: {receiver.url('/team')}
-""")
+    write_story_rules(rules_dir, {"wire": feed_server.url("/wire.xml")}, receiver.url("/team"))
     items: list[dict[str, str]] = []
 
     def publish(numbers: range) -> None:

@@ -15,26 +15,12 @@ import sqlite3
 from collections import Counter
 from datetime import datetime, UTC
 
-from conftest import rfc822, write_rules
+from conftest import rfc822, write_story_rules
 from inprocess import LogLines, Running, settings, until
 from servers import rss
 from watcher.dispatch import RetryPolicy
 
 UNLIMITED = 1073741823  # SQLite's default max_page_count
-
-
-def _rules(folder, feed_url: str, hook: str) -> None:
-    write_rules(folder, f"""\
-settings: {{interval: 1s, backlog: {{alerts: 1d}}}}
-feeds:
-  wire: {{url: "{feed_url}"}}
-alerts:
-  - name: stories
-    on: {{items: {{all: [story]}}}}
-    notify: [team]
-channels:
-  team: {hook}
-""")
 
 
 class Wire:
@@ -64,7 +50,7 @@ def test_a_full_then_read_only_database_is_reported_clearly_and_loses_nothing(tm
                                                                                 receiver):
     wire = Wire(feed_server)
     wire.publish(1)
-    _rules(rules_dir, feed_server.url("/wire.xml"), receiver.url("/team"))
+    write_story_rules(rules_dir, {"wire": feed_server.url("/wire.xml")}, receiver.url("/team"))
     db_path = tmp_path / "w.db"
     config = settings(tmp_path, rules_dir, retry=RetryPolicy(first=0.2, cap=0.5))
 
