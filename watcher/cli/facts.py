@@ -54,7 +54,8 @@ def _live(rules: Ruleset | None, fact: str, seen: datetime, now: datetime) -> bo
 def facts(ctx: click.Context, as_json: bool) -> None:
     """Show the ledger: every fact's value, since when, the evidence for it (with its number
     of independent sources), reports still waiting for corroboration, and open
-    contradictions and reviews.
+    contradictions and reviews. A fact nothing has recorded yet (before the first run) shows
+    its `known:` value from the rule files.
 
     \b
     Example:

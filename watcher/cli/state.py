@@ -18,7 +18,8 @@ from .base import Context, _store, _table, _when, cli
 @click.pass_obj
 def feeds(obj: Context, name: str | None, as_json: bool) -> None:
     """List feeds with their health: last outcome and HTTP status, error streak, the interval in
-    force and why (rules, adaptive, server, backoff, retry-after, gone), last success, next poll.
+    force and why (rules, adaptive, server, backoff, retry-after, gone), how long the last fetch
+    took, last success, next poll.
     With NAME, every detail of one feed.
 
     \b
