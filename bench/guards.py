@@ -181,14 +181,15 @@ def render(decisions: list[Decision], run: str, command: str, digest: str, commi
     for row in tables["all"]:
         lines.append(f"| {row} | " + " | ".join(_share(*tables[name][row]) for name in parts) + " |")
     for name, ds in parts.items():
-        lines += ["", f"### Per guard, {name} ({len(ds)} entries)", "",
-                  "| guard | class | entries | TP | FP (reports) | others | FN | by another | precision | recall |",
+        lines += ["", f"### Per guard, {name} ({len(ds)} entries)", ""]
+        if name == "all":
+            lines += [GUARD_TABLE_NOTE, ""]
+        lines += ["| guard | class | entries | TP | FP (reports) | others | FN | by another | precision | recall |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for guard in GUARDS:
             g = per_guard(ds, guard)
             lines.append(f"| {guard} | {g['class']} | {g['entries']} | {g['tp']} | {g['fp']} | {g['others']} | "
                          f"{g['fn']} | {g['by another']} | {g['precision']} | {g['recall']} |")
-    lines += ["", GUARD_TABLE_NOTE]
     headline = {"commit": commit, "entries": len(decisions), "set": digest}
     for name in ("all", "held out"):
         for row in ("reports accepted", "all traps refused", "rumours accepted"):
@@ -267,7 +268,7 @@ def update(path: Path, run: str, section: str, headline: dict) -> str:
     """guards.md with this run's section put in (other runs kept) and the comparison redrawn."""
     runs = {m["name"]: (json.loads(m["figures"]), m["body"]) for m in _SECTION.finditer(
         path.read_text(encoding="utf-8") if path.exists() else "")}
-    runs[run] = (headline, section + "\n")
+    runs[run] = (headline, section + "\n\n")
     rows = ["| run | commit | set (entries, digest) | reports accepted | traps refused | " + " | ".join(TRAPS)
             + " | rumours accepted | held out: reports accepted | held out: traps refused |",
             "|---|---|---:|" + "---:|" * (len(TRAPS) + 5)]
