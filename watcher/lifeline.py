@@ -9,9 +9,10 @@ a SIGKILL an idle worker waits forever, and its copies of the two pipes keep the
 the tracker waiting with it. ``tie_to_parent`` (the pool's initializer, run in each worker
 before its first task) undoes that knot:
 
-1. On Linux the worker asks the kernel for SIGKILL when its parent process ends. Its parent is
-   the forkserver's one thread (never one of watcher's threads, which the kernel would take for
-   the parent), and a worker stuck in a long parse, even in C code holding the GIL, is killed.
+1. On Linux the worker asks the kernel for SIGKILL when its parent ends (prctl PR_SET_PDEATHSIG).
+   The kernel means the thread that forked it, which here is the forkserver's only thread, not
+   one of watcher's threads that could end while watcher runs on. The signal needs nothing of
+   the worker, so a worker stuck in a long parse, even in C code holding the GIL, is killed.
 2. It closes its copy of the forkserver's "alive" pipe, so the forkserver ends as soon as
    watcher ends instead of waiting for its workers, and with it (1) ends the workers. Every
    worker arms (1) before it lets go of the pipe, so the forkserver cannot end before that.
@@ -58,15 +59,18 @@ def _die_with_parent_process() -> None:
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         log.warning("cannot ask for a signal when the parent process ends: %s", os.strerror(ctypes.get_errno()))
         return
-    if os.getppid() != parent:  # it ended before the signal was armed, so nobody will send it
+    # The parent ended before the signal was armed, so nobody will send it. (The forkserver cannot
+    # end on its own before that, it waits for this worker's copy of its pipe; killed from outside
+    # even before the first getppid, it goes unseen here and the watch thread takes over.)
+    if os.getppid() != parent:
         os._exit(ORPHANED)
 
 
 def _release_forkserver() -> None:
     """Drop this process's copy of the write end of the forkserver's "alive" pipe (see above).
 
-    multiprocessing keeps it in a private attribute (3.11 to 3.13); without it this does
-    nothing and the forkserver ends a moment later, when the workers themselves have ended."""
+    multiprocessing keeps it in a private attribute (the same from Python 3.10 to 3.13); without
+    it this does nothing, and the forkserver ends a moment later, once the workers have ended."""
     server = getattr(forkserver, "_forkserver", None)
     fd = getattr(server, "_forkserver_alive_fd", None)
     if isinstance(fd, int):
