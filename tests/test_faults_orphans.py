@@ -16,18 +16,20 @@ kernel's death signal ends it."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
 import textwrap
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, crash_rng, write_story_rules
-from servers import rss, slow_to_parse
+from servers import FeedServer, rss, slow_to_parse
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds processes through /proc")]
@@ -67,14 +69,14 @@ def _left_after(run: str, seconds: float) -> dict[int, str]:
     return left
 
 
-def _until(condition, seconds: float) -> bool:
+def _until(condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while not condition() and time.monotonic() < deadline:
         time.sleep(0.005)
     return condition()
 
 
-def _serve(feed_server, rules: Path) -> None:
+def _serve(feed_server: FeedServer, rules: Path) -> None:
     """Five feeds answering after 0 to 1.2 s, and one whose document takes feedparser seconds."""
     urls = {}
     for n in range(5):
@@ -91,7 +93,7 @@ class Round:
     """One run of watcher, killed at a moment chosen by ``rng``; fresh state each time, so
     every run fetches and parses every feed."""
 
-    def __init__(self, command: tuple[str, ...], env: dict[str, str], log: Path, feed_server):
+    def __init__(self, command: tuple[str, ...], env: dict[str, str], log: Path, feed_server: FeedServer):
         self.run = uuid.uuid4().hex
         self.feed_server = feed_server
         self.heavy_before = feed_server.count("/heavy.xml")
@@ -103,7 +105,7 @@ class Round:
     def pool_starting(self) -> bool:
         return any("multiprocessing" in c for c in _processes_of(self.run).values())
 
-    def kill_at(self, moment: str, rng) -> dict[int, str]:
+    def kill_at(self, moment: str, rng: random.Random) -> dict[int, str]:
         """Wait for ``moment``, SIGKILL watcher alone, and return what ran beside it."""
         if moment == "pool starting":
             _until(self.pool_starting, 30)
@@ -119,7 +121,7 @@ class Round:
         return beside
 
 
-def _kill_all(pids) -> None:
+def _kill_all(pids: Iterable[int]) -> None:
     """Clean up after a failure: what a run left behind, found by its mark."""
     for pid in pids:
         try:
