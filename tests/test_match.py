@@ -30,6 +30,19 @@ def matcher(**spec):
     ("co-production", "weapons co-production deal", "co-production"),
     ("drones?", "new drone plant", "drone"),
     ("[a b]x", "a x", None),                              # a space inside a class is kept
+    (r"(?<!\bto )sign(s|ed)?", "Biden signs the bill", "signs"),   # a look-behind keeps its fixed width
+    (r"(?<!\bto )sign(s|ed)?", "Biden is set to sign it", None),
+    (r"(?<!\bto )sign(s|ed)?", "set to\tsign it", None),           # its space is any one white space
+    ("(?i)eu aid", "new EU aid", "EU aid"),                # leading global flags stay first
+    ("(?x) foreign aid  # spaces mean nothing here", "foreignaid", "foreignaid"),
+    ("foreign ?aid", "foreignaid", "foreignaid"),          # a space before a quantifier is what it repeats
+    ("foreign (?#optional)?aid", "foreignaid", "foreignaid"),   # ...even with a comment between them
+    ("(?#EU only)(?-i:EU) aid", "eu aid", None),
+    ("(?#EU only)(?i)eu aid", "EU aid", "EU aid"),
+    ("(?x)# EU only\n(?-i:EU) aid", "eu aid", None),
+    ("[]a b]x", "1 +x", None),                            # a ] first in a class is in the class
+    ("[]a b]x", "1 ]x", "]x"),
+    (r"\N{EM DASH} aid", "\u2014 aid", "\u2014 aid"),          # named characters keep their spaces
 ])
 def test_word_terms(term, text, hit):
     found = compile_term(term, words=True).pattern.search(text)

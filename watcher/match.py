@@ -27,48 +27,13 @@ from typing import TYPE_CHECKING
 from .models import Hit, Item, Match, StoredItem
 from .text.guards import Cue
 from .text.quantity import PLACEHOLDERS
+from .text.regexsource import words_regex
 from .text.view import ItemView
 
 MAX_OCCURRENCES = 50  # per term and field: enough to find an unguarded one, bounded on hostile text
 
 if TYPE_CHECKING:
     from .matchindex import MatchIndex
-
-
-def words_regex(pattern: str) -> str:
-    """A plain term -> a regex matching it as whole words, any whitespace between its words.
-
-    ``"foreign aid"`` -> ``(?<!\\w)(?:foreign\\s+aid)(?!\\w)``. Spaces inside ``[...]`` classes and
-    escaped spaces are left alone; ``$`` is a dollar sign, not an anchor. Lookarounds rather than
-    ``\\b`` so terms that start or end with punctuation (``$61bn``, ``co-production``) still get
-    sensible boundaries.
-    """
-    out: list[str] = []
-    in_class = False
-    escaped = False
-    pending_space = False
-    for char in pattern.strip():
-        if escaped:
-            out.append(char)
-            escaped = False
-            continue
-        if char == " " and not in_class:
-            pending_space = True
-            continue
-        if pending_space:
-            out.append(r"\s+")
-            pending_space = False
-        if char == "$" and not in_class:
-            out.append(r"\$")  # a dollar sign: an end anchor means nothing inside whole words
-            continue
-        if char == "\\":
-            escaped = True
-        elif char == "[" and not in_class:
-            in_class = True
-        elif char == "]" and in_class:
-            in_class = False
-        out.append(char)
-    return r"(?<!\w)(?:" + "".join(out) + r")(?!\w)"
 
 
 @dataclass(frozen=True)

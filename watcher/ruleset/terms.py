@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, BaseModel, Field, field_validator, model_validator
+from pydantic import (BeforeValidator, ConfigDict, BaseModel, Field, ValidationInfo, field_validator,
+                      model_validator)
 
+from ..match import compile_term
 from ..models import ITEM_FIELDS
-from ..text import redos
+from ..text import redos, regexsource
 from ..text.guards import GUARDS
 from ..text.quantity import PLACEHOLDERS
 
@@ -49,22 +51,12 @@ class Term(Strict):
 
     @field_validator("words", "regex")
     @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
+    def _compiles(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        if not value.strip():
-            raise ValueError("a term cannot be empty")
-        probe = value
-        for token in PLACEHOLDERS:
-            probe = probe.replace(token, "0")
-        try:
-            re.compile(probe)
-        except re.error as exc:
-            where = f" at position {exc.pos}" if exc.pos is not None else ""
-            raise ValueError(f"the pattern '{value}' is not a valid regular expression: {exc.msg}{where}") from None
-        refused = redos.check(probe)
+        refused = term_problem(value, words=info.field_name == "words")
         if refused:
-            raise ValueError(f"the pattern '{value}' could stall matching: {refused}")
+            raise ValueError(refused)
         return value
 
     @model_validator(mode="after")
@@ -76,6 +68,53 @@ class Term(Strict):
     @property
     def source(self) -> str:
         return self.words if self.words is not None else self.regex  # type: ignore[return-value]
+
+
+def term_problem(value: str, *, words: bool) -> str | None:
+    """Why ``value`` cannot be a term, in words for the rule author; ``None`` if it can.
+
+    Every step from the source to the compiled pattern runs here, when the rules are
+    validated, so anything that could go wrong later is a located problem instead (never a
+    crash of `watcher validate`, a reload or `watcher explain`). Positions are in the source
+    as written: placeholders are probed with text of their own length.
+    """
+    if not value.strip():
+        return "a term cannot be empty"
+    probe = value
+    for token in PLACEHOLDERS:
+        probe = probe.replace(token, "(?:" + "0" * (len(token) - 4) + ")")
+    ambiguous = regexsource.ambiguity(probe)
+    if ambiguous:
+        return f"the pattern '{value}' {ambiguous}"
+    misplaced = regexsource.misplaced(value, tuple(PLACEHOLDERS))
+    if misplaced:
+        return f"the pattern '{value}' cannot be used: {misplaced}"
+    try:
+        re.compile(probe)  # after ambiguity(): nothing re would only warn about, nothing too deep
+    except (re.error, OverflowError, RecursionError) as exc:
+        position = getattr(exc, "pos", None)
+        where = f" at position {position}" if position is not None else ""
+        return (f"the pattern '{value}' is not a valid regular expression: "
+                f"{getattr(exc, 'msg', None) or exc}{where}")
+    refused = redos.check(probe)
+    if refused:
+        return f"the pattern '{value}' could stall matching: {refused}"
+    try:
+        compile_term(value, words=words)
+    except Exception as exc:  # whatever the compiler refuses (re, or another engine) is the term's problem
+        return f"the pattern '{value}' cannot be compiled: {_compile_error(value, exc)}"
+    return None
+
+
+def _compile_error(value: str, exc: Exception) -> str:
+    message = getattr(exc, "msg", None) or str(exc)
+    used = [token for token in PLACEHOLDERS if token in value]
+    if used and message.startswith("redefinition of group name"):
+        names = "; ".join(f"{token} uses {', '.join(re.compile(p).groupindex)}"
+                          for token, p in PLACEHOLDERS.items() if re.compile(p).groupindex)
+        return (f"{message} once {', '.join(used)} is filled in: {names}. Use each placeholder once, not "
+                "{amount} with {number}, and give your own groups other names")
+    return f"{message} (with {', '.join(used)} filled in)" if used else message
 
 
 def _term(value: Any) -> Any:
