@@ -80,6 +80,9 @@ EXPECTED = [
                              "at position 1: a [ just inside a [...] class is read as a plain [ today and may open a "
                              "nested class in future Pythons; write \\[ for a bracket (classes such as [:alpha:] do "
                              "not exist in Python)"),
+    ("none-within-narrower.yaml", "8:22: alert \"senate-votes\": on.items.none_within: `none_within: clause` is "
+                                  "narrower than `within: sentence`; `none` terms apply at least where the other "
+                                  "terms meet"),
     ("repeat-too-large.yaml", "5:23: alert \"shouting\": on.items.all[0]: the pattern 'A{99999999999}' is not a valid "
                               "regular expression: the repetition number is too large"),
 ]

@@ -195,7 +195,7 @@ def test_a_valid_regex_stays_valid_as_a_pattern_of_words(pattern):
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_forms, min_size=1, max_size=3), st.sampled_from(["all", "any", "none", "extract"]))
+@given(st.lists(_forms, min_size=1, max_size=3), st.sampled_from(["all", "any", "none", "about", "extract"]))
 def test_every_term_in_a_rule_file_loads_or_is_one_located_problem(forms, place):
     """Through the loader, as `watcher validate`, a reload and `watcher explain` run it: each
     broken term is exactly one problem, at the term's own line and column."""

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (BeforeValidator, ConfigDict, BaseModel, Field, ValidationInfo, field_validator,
                       model_validator)
 
-from ..match import compile_term
+from ..match import WIDER, compile_term
 from ..models import ITEM_FIELDS
 from ..text import redos, regexsource
 from ..text.guards import GUARDS
@@ -146,16 +146,27 @@ Guards = Annotated[list[Guard] | None, BeforeValidator(_all_guards,
 
 
 class MatchSpec(Strict):
-    """Which items match: ``all`` terms, at least one of ``any``, and none of ``none``."""
+    """Which items match: ``all`` terms, at least one of ``any``, and none of ``none``; ``about``
+    names the subject, which with ``within: sentence`` may come from the title."""
 
     all: list[TermValue] = Field(default_factory=list, description="Every one of these terms must appear.")
     any: list[TermValue] = Field(default_factory=list, description="At least one of these terms must appear.")
-    none: list[TermValue] = Field(default_factory=list, description="The item does not match if any of these appears.")
+    none: list[TermValue] = Field(default_factory=list, description="The item does not match if any of these appears "
+                                                                     "where the match is (see `none_within`).")
+    about: list[TermValue] = Field(
+        default_factory=list, description="Terms naming the subject. With `within: sentence` or `clause` each may be "
+                                          "in the sentence where the other terms meet or in the item's title, which "
+                                          "gives every sentence of the summary and content its subject; with "
+                                          "`within: field` they are `all` terms.")
     scope: list[Scope] = Field(default_factory=lambda: ["title", "summary", "content"],
                                description="Which fields of the item to look in.")
     within: Literal["field", "sentence", "clause"] = Field(
         "field", description="Where the `all` and `any` terms must meet: anywhere in the scope (field), in one "
                              "sentence, or in one clause.")
+    none_within: Literal["field", "sentence", "clause"] | None = Field(
+        None, description="Where a `none` term refuses the match: in the sentence or clause where the terms meet "
+                          "(and the title when it gave the `about` subject), or anywhere in the scope (field). "
+                          "Default: as `within`; it cannot be narrower.")
     guards: Guards = Field(
         None, description="Hits in text that asks (question), denies (negation), predicts or wishes (modal) or "
                           "argues (opinion) do not count. `all` for every guard, [] for none. Default: all for "
@@ -168,6 +179,15 @@ class MatchSpec(Strict):
         if not self.scope:
             raise ValueError("`scope` cannot be empty")
         return self
+
+    @field_validator("none_within")
+    @classmethod
+    def _not_narrower(cls, value: str | None, info: ValidationInfo) -> str | None:
+        within = info.data.get("within", "field")
+        if value is not None and WIDER[value] > WIDER[within]:
+            raise ValueError(f"`none_within: {value}` is narrower than `within: {within}`; `none` terms apply at "
+                             "least where the other terms meet")
+        return value
 
     def guard_set(self, default: frozenset[str]) -> frozenset[str]:
         return default if self.guards is None else frozenset(self.guards)
