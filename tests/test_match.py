@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings, strategies as st
+from ruamel.yaml import YAML
 
+from conftest import ROOT
 from watcher.match import compile_term, words_regex
 from watcher.models import Item
 from watcher.text.view import ItemView
@@ -303,3 +307,14 @@ def test_about_and_none_narrow_only_as_documented(about, all_terms, any_terms, n
         assert all(h.field == "title" for h in lent)
     if everywhere.match(one) is not None:
         assert everywhere.match(one) == found
+
+
+def test_the_readme_match_block_reads_as_it_says():
+    readme = (ROOT / "README.md").read_text().split("### Matching items: `match`", 1)[1]
+    block = YAML(typ="safe").load(re.search(r"```yaml\n(.*?)```", readme, re.DOTALL).group(1))["match"]
+    m = matcher(**block)
+    title = "Ukraine aid: what is in the bill"
+    assert spans(m.match(item(title, "The Senate passed the bill on Tuesday. The House votes next."))) == [
+        ("ukraine|foreign aid", "title", 0, 7, "Ukraine"), ("senate", "summary", 4, 10, "Senate"),
+        ("pass(es|ed)", "summary", 11, 17, "passed")]
+    assert m.match(item(title, "The Senate passed the bill after the House passed it.")) is None

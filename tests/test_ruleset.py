@@ -255,3 +255,21 @@ def test_a_term_only_its_compilation_refuses_is_a_located_problem_everywhere(tmp
                       str(ROOT / "tests" / "data" / "feeds" / "aid-vote.xml"))
     for result in (validate, explain):
         assert result.returncode == 1 and where in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("term,message", [
+    ("(" * 500 + "aid" + ")" * 500, "nests groups 500 deep (at position 499); at most 100 are allowed"),
+    ("(?<=of {amount} )in aid", "{amount} (at position 7) is inside a look-behind"),
+    ("[{name}] named chair", "{name} (at position 1) is inside a [...] class"),
+    ("\\\\{amount} in aid", "{amount} (at position 1) comes right after a backslash"),
+    ("{name} and {name}", "redefinition of group name 'name'"),
+    ("(?P<num>\\\\d+) troops, {number} tanks", "redefinition of group name 'num'"),
+    ("(?(+1)aid|help)", "the group number '+1' in (?(...)...) will not be accepted"),
+    ("[a&&b] aid", "&& inside a [...] class may become a set intersection"),
+])
+def test_terms_the_loader_crashed_or_warned_on_are_problems_at_their_place(rules_dir, term, message):
+    write_rules(rules_dir, f'alerts:\n  - name: x\n    on:\n      items:\n        all: ["{term}"]\n')
+    with pytest.raises(RuleError) as caught:
+        load_rules(rules_dir, environ={})
+    [problem] = caught.value.problems
+    assert (problem.line, problem.col) == (5, 15) and message in problem.message, str(problem)
