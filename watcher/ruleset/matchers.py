@@ -16,4 +16,4 @@ def compile_matcher(spec: MatchSpec, *, guards: frozenset[str] = frozenset(),
         return tuple(compile_term(t.source, words=t.words is not None, case_sensitive=t.case_sensitive)
                      for t in group)
     return Matcher(terms(spec.all) + extra_all, terms(spec.any), terms(spec.none), tuple(spec.scope),
-                   spec.within, spec.guard_set(guards))
+                   spec.within, spec.guard_set(guards), about=terms(spec.about), none_within=spec.none_within)
