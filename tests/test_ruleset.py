@@ -49,7 +49,8 @@ EXPECTED = [
                             "at position 8), as in .*; on long text that scans everything from every position. Write "
                             "a bounded repeat such as .{0,80}, or use `within: sentence`"),
     ("extract-without-capture.yaml", "8:18: fact \"amount\": signals[0].extract: the pattern needs exactly one of "
-                                     "{amount}, {number} or a regex group (?P<value>...)"),
+                                     "{amount}, {number}, {percent}, {range}, {change} or a regex group "
+                                     "(?P<value>...)"),
     ("value-and-extract.yaml", "7:9: fact \"amount\": signals[0]: a signal needs exactly one of `value` or "
                                "`extract`"),
     ("known-not-an-amount.yaml", "6:12: fact \"amount\": known: \"sixty-one\" is not an amount (write 61e9, 61bn "

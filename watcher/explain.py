@@ -126,7 +126,7 @@ def explain_item(ruleset: Ruleset, stored: StoredItem,
                 raw = signal.value
                 if signal.extract is not None and found is not None:
                     m = found.match_of(signal.extract)
-                    raw = extracted_value(fact, m) if m is not None else None
+                    raw = extracted_value(fact, m, signal.take) if m is not None else None
                     if raw is None and m is not None:
                         outcome = f"read {m.group(0)!r}, which is not a value of this fact" + (
                             f" (not in {fact.unit})" if fact.unit else "")

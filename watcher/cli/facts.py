@@ -11,6 +11,7 @@ import click
 from ..app import Watcher
 from ..errors import WatcherError
 from ..models import Evidence, FactChange
+from ..text import quantity
 from ..ruleset import Ruleset, load_rules
 from ..timefmt import iso, utcnow
 from .base import Context, _fail, _store, _when, cli
@@ -247,8 +248,7 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
         if spec.kind == "status":
             raise click.ClickException(f'"{value}" is not a value of {fact}; values: {", ".join(spec.values or ())}')
         if spec.kind == "number":
-            raise click.ClickException(f'"{value}" is not an amount{" in " + spec.unit if spec.unit else ""}; '
-                                       "write for example 61e9, 61bn or '$61 billion'")
+            raise click.ClickException(quantity.why_not(value, spec.unit, spec.interval))
         raise click.ClickException("the value cannot be empty")
     store = _store(obj)
     now = utcnow()
