@@ -66,6 +66,20 @@ EXPECTED = [
                             "numbers (kind: number) and text (kind: text)"),
     ("to-not-an-amount.yaml", "5:29: alert \"big\": on.to: \"lots\" is not an amount for fact \"amount\""),
     ("unit-on-status.yaml", "2:3: fact \"aid\": `unit` only applies to kind: number"),
+    ("take-without-range.yaml", "9:15: fact \"fed-upper\": signals[0].take: only applies to an `extract` that "
+                                "reads {range}"),
+    ("percent-without-unit.yaml", "7:18: fact \"ecb-deposit\": signals[0].extract: {percent} reads a level in "
+                                  "percent: give the fact `unit: percent`"),
+    ("change-for-a-level.yaml", "8:18: fact \"ecb-deposit\": signals[0].extract: {change} reads a change in points, "
+                                "and this fact is a level in percent: read it with {percent} or {range}, or make a "
+                                "fact of the change with `unit: bp` or `unit: pp`"),
+    ("range-fact-reads-one-number.yaml", "9:18: fact \"fed-target\": signals[1].extract: this fact holds a range "
+                                         "(signals[0] takes both ends of {range}), and this pattern reads one number, "
+                                         "which cannot say which range: read {range} here too, or give signals[0] "
+                                         "`take: lower` or `take: upper`"),
+    ("known-not-a-range.yaml", "6:12: fact \"fed-target\": known: \"4.5%\" is one number, and this fact holds a "
+                               "range (its signals take both ends of {range}): write it like 4.25%-4.5%, 4.25 to 4.5 "
+                               "percent or 4.25..4.5"),
 ]
 
 

@@ -40,8 +40,30 @@ _CARDINAL = (rf"(?:(?:a|one)\s+hundred|(?:{'|'.join(_TENS)})(?:[-\s](?:{'|'.join
              rf"|{'|'.join(_ONES)}|zero)(?![\w-])")
 _PART = r"(?:halves|half|thirds?|quarters?|eighths?)(?!\w)"
 _NUMERATOR = r"(?:an?|one|two|three|five|seven)[-\s]"
+
+
+def _trie(words: list[str]) -> str:
+    """A regex matching exactly ``words``, as a tree of their common prefixes ("t(?:en|w(?:o|elve))"):
+    at a word that starts no number it fails on the first or second letter, not after trying
+    every word in turn."""
+    heads: dict[str, list[str]] = {}
+    for word in sorted(set(words)):
+        heads.setdefault(word[:1], []).append(word[1:])
+    branches = []
+    for head, tails in heads.items():
+        if head == "":
+            continue
+        rest = _trie(tails) if any(tails) else ""
+        optional = "" in tails and any(tails)
+        branches.append(re.escape(head) + (f"{rest}?" if optional else rest))
+    return branches[0] if len(branches) == 1 and "" not in heads else "(?:" + "|".join(branches) + ")"
+
+
+# the words a number in words starts with, as a trie: cheap to refuse on the words that start none
+FIRST_WORDS = _trie(["a", "an", "zero", *_ONES, *_TEENS, *_TENS, *_PARTS])
+_FIRST_WORD = rf"(?={FIRST_WORDS}(?!\w))"
 # "one and a half", "two and three-quarters"; "three-quarters", "a quarter", "half"; "twenty-five"
-WORDS = (rf"(?:{_CARDINAL}\s+and\s+{_NUMERATOR}{_PART}|(?:{_NUMERATOR})?{_PART}|{_CARDINAL})")
+WORDS = (rf"(?:{_FIRST_WORD}(?:{_CARDINAL}\s+and\s+{_NUMERATOR}{_PART}|(?:{_NUMERATOR})?{_PART}|{_CARDINAL}))")
 
 # what may follow a number: a scale ("61 billion", "61bn", "61m") and a currency ("61 dollars")
 SCALE_WORDS = r"trillions?|billions?|millions?|thousands?"

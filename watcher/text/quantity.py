@@ -48,7 +48,7 @@ _UNIT_SPELLINGS = {"%": rates.PERCENT, "percent": rates.PERCENT, "per cent": rat
                    "pp": rates.PP, "ppt": rates.PP, "ppts": rates.PP, "percentage point": rates.PP,
                    "percentage points": rates.PP, "point": rates.PP, "points": rates.PP}
 
-_NUM = rf"(?P<num>{DIGITS}){END}"
+_NUM = rf"(?P<num>{DIGITS}){END}(?![-–]\d)"   # "70-29", "2024-05-01": no number of its own
 _SCALE = rf"(?:[\s-]?(?P<scale>{SCALE_WORDS})|\s?(?P<short>{SCALE_SHORT})|(?P<letter>[bmk]))(?!\w)"
 _PREFIX = r"(?P<cur>US\$|U\.S\.\s?\$|USD\s?|\$|€|EUR\s?|£|GBP\s?|¥|JPY\s?)"
 _SUFFIX = rf"(?:\s(?P<cur2>{CURRENCY_WORDS})(?!\w))"

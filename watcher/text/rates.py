@@ -19,10 +19,11 @@ How a level is told from a change, and a range from two numbers:
 - A number right after "by" or "from" is a change or an old value, never the level; so is a
   number right after a verb of change ("cuts rates 0.25%", "rose 0.5 percent"). "X to Y" after
   such a verb is a change and then the level Y ("cuts rates 0.25% to 4.5%" is 4.5%), and
-  "from X to Y" is a change from X to Y, not a range: the level is Y.
+  "from X to Y" is a change from X to Y, not a range: the level is Y ("ranges from X to Y" and
+  "ranging from X to Y" are ranges).
 - "X-Y", "X to Y" and "between X and Y" are ranges only with X < Y; "70-29" is a vote and
-  "2024-25" a season. "X-Y" between two whole numbers with no unit ("45-55", "18-24") is not
-  read as a range (votes, scores, ages), nor is a whole number from 1900 to 2100 with no unit
+  "2024-25" a season. "X-Y" between two whole numbers with no unit ("45-55", "18-24", "11-1")
+  is not a range (votes, scores, ages), nor is a whole number from 1900 to 2100 with no unit
   ("2023-2024", "to 2025": years). The end of a range is not read as a level of its own.
 """
 
@@ -31,7 +32,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from .numerals import CURRENCY_WORDS, DIGITS, END, SCALE_SHORT, SCALE_WORDS, START, WORDS, value
+from .numerals import CURRENCY_WORDS, DIGITS, END, FIRST_WORDS, SCALE_SHORT, SCALE_WORDS, START, WORDS, value
 
 PERCENT, BP, PP = "percent", "bp", "pp"
 RATE_UNITS = (PERCENT, BP, PP)
@@ -49,22 +50,33 @@ _MONEY = rf"(?:{CURRENCY_WORDS})(?!\w)"
 # a currency ("25 basis points", "61 billion", "5 euros"), or a hyphenated word ("10-year")
 _BARE = (rf"(?!\s*(?:of\s+an?\s+|an?\s+)?(?:{_BP}|{_PP})(?!\w)|[-\s]?{_SCALE}|\s?{_MONEY}"
          r"|[-–][^\W\d])")
-_SEP = r"(?:\s?[-–—]\s?|\s+to\s+)"
-# not inside a number, not after a currency sign, not after "by" or "from" (a change, an old value)
-_LEVEL_START = START + r"(?<![$€£¥])(?<!\b(?i:by)\s)(?<!\b(?i:from)\s)"
+_DASH, _TO = r"\s?[-–—]\s?", r"\s+to\s+"
+_SEP = rf"(?:{_DASH}|{_TO})"
+# a number with a decimal point or a fraction ("3.25", "5½", "5-1/2"), unlike a count or a score
+_DECIMAL = rf"(?=[-−]?(?:\d*[.½⅓⅔¼¾⅛⅜⅝⅞]|\d+[-\s]?\d{{1,2}}[/⁄]|\d[/⁄])){_ND}"
+# where a reading may start: not inside a word or number, and only where a number (or "between")
+# does: that look-ahead makes a search over long text several times faster
+_START = rf"{START}(?=[-−\d½⅓⅔¼¾⅛⅜⅝⅞]|(?i:{FIRST_WORDS}|between)(?!\w))"
+# a level: not after a currency sign, nor after "by" or "from" (a change, an old value)
+_LEVEL_START = _START + (r"(?<![$€£¥])(?<!\b(?i:by)\s)"
+                         r"(?:(?<!\b(?i:from)\s)|(?<=(?i:ranges)\sfrom\s)|(?<=(?i:ranging)\sfrom\s))")
+# ("rates ranging from X to Y" is a range; "the range from X to Y" a change of it)
 
 _RANGE_OF_LEVELS = (rf"(?:(?i:between)\s+{_ND}(?:{_PCT}|{_BARE})\s+(?i:and)\s+{_ND}(?:{_PCT}|{_BARE})"
                     rf"|(?i:between)\s+{_N}{_PCT}?\s+(?i:and)\s+{_N}{_PCT}"
-                    rf"|{_ND}(?:{_PCT}|{_BARE}){_SEP}{_ND}(?:{_PCT}|{_BARE})"
-                    rf"|{_N}{_PCT}?{_SEP}{_N}{_PCT})")
-_LEVEL = rf"(?:{_ND}(?:{_PCT}|{_BARE})|{_N}{_PCT})"
+                    rf"|{_N}{_PCT}?{_SEP}{_N}{_PCT}|{_ND}{_PCT}{_SEP}{_ND}{_BARE}"
+                    # with no unit: "X to Y"; "X-Y" only with a decimal or a fraction ("70-29" is a vote)
+                    rf"|{_ND}{_BARE}{_TO}{_ND}{_BARE}|{_DECIMAL}{_BARE}{_DASH}{_ND}{_BARE}"
+                    rf"|{_ND}{_BARE}{_DASH}{_DECIMAL}{_BARE})")
+# one number with no unit is not the first half of something that is not a range ("1.5 to 2 billion")
+_LEVEL = rf"(?:{_ND}(?:{_PCT}|{_BARE}(?!{_SEP}\d|\s+and\s+\d))|{_N}{_PCT})"
 _PERCENT_RANGE = (rf"(?:(?i:between)\s+{_N}{_PCT}?\s+(?i:and)\s+{_N}{_PCT}|{_N}{_PCT}?{_SEP}{_N}{_PCT})")
 _CHANGE_RANGE = (rf"(?:(?i:between)\s+{_N}{_CHG}?\s+(?i:and)\s+{_N}{_CHG}|{_N}{_CHG}?{_SEP}{_N}{_CHG})")
 
 # a range is tried first, so that the ends of "3.25%-3.5%" are never read alone
 PERCENT_PATTERN = rf"(?P<pct>{_LEVEL_START}(?:{_PERCENT_RANGE}|{_N}{_PCT}))"
 RANGE_PATTERN = rf"(?P<rng>{_LEVEL_START}(?:{_RANGE_OF_LEVELS}|{_LEVEL}))"
-CHANGE_PATTERN = rf"(?P<chg>{START}(?:{_CHANGE_RANGE}|{_N}{_CHG}))"
+CHANGE_PATTERN = rf"(?P<chg>{_START}(?:{_CHANGE_RANGE}|{_N}{_CHG}))"
 GROUPS = ("pct", "rng", "chg")
 
 _PARTS = re.compile(rf"(?:between\s+)?(?P<a>{_N})(?P<ua>{_PCT}|{_CHG})?"
@@ -73,7 +85,8 @@ _CHANGE_VERBS = ("cuts?|cutting|raise[sd]?|raising|lift(?:s|ed)?|hike[sd]?|hikin
                  "|reduce[sd]?|increase[sd]?|rise[sn]?|rose|fall(?:s|en)?|fell|climb(?:s|ed)?|jump(?:s|ed)?"
                  "|drop(?:s|ped)?|slash(?:es|ed)?|add(?:s|ed)?|gain(?:s|ed)?|lose[s]?|lost|decline[sd]?"
                  "|slip(?:s|ped)?|ease[sd]?|boost(?:s|ed)?|soar(?:s|ed)?|plunge[sd]?|tumble[sd]?|grew|grow(?:s|n)?"
-                 "|shr[iau]nk|shrinks|dip(?:s|ped)?|up|down|by|from")
+                 "|shr[iau]nk|shrinks|dip(?:s|ped)?|up|down|by"
+                 "|(?<!ranges\\s)(?<!ranging\\s)from")
 _FILLERS = ("its|the|their|a|key|benchmark|main|policy|interest|lending|deposit|cash|overnight|bank|refinancing"
             "|repo|discount|prime|funds|federal|target|rates?|it|them|borrowing|costs?")
 _AFTER_CHANGE = re.compile(rf"(?<!\w)(?:{_CHANGE_VERBS})(?:\s+(?:{_FILLERS})){{0,5}}\s+$", re.IGNORECASE)
