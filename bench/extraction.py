@@ -210,6 +210,24 @@ def score(name: str, reader: Callable[[str, str], Reading | None], cases: list[C
     return Score(name, right, micros, tuple(misses))
 
 
+def search_cost(reps: int = 5) -> dict[str, float]:
+    """Milliseconds to search 20,000 characters of news-like text holding no number, per
+    placeholder: what a signal costs on a long article where its other terms are found."""
+    words = re.findall(r"\w+", "the senate said on monday that aid to ukraine would pass after weeks of talks in "
+                                "the house and a vote is expected rates inflation bank central officials markets")
+    text = " ".join(words[(i * 7919) % len(words)] for i in range(3500))[:20_000]
+    costs = {}
+    for read in ("number", "amount", "percent", "range", "change"):
+        pattern = compile_term(f"{{{read}}}", words=True).pattern
+        best = float("inf")
+        for _ in range(reps):
+            started = time.perf_counter()
+            pattern.search(text)
+            best = min(best, time.perf_counter() - started)
+        costs[read] = best * 1000
+    return costs
+
+
 def table(scores: list[Score], missing: list[str], cases: list[Case]) -> str:
     cats = [c for c in CATEGORIES if any(case.cat == c for case in cases)]
     head = "| reader | " + " | ".join(f"{c} ({sum(case.cat == c for case in cases)})" for c in cats)
@@ -230,7 +248,8 @@ def _shown(reading: Reading | None) -> str:
     return (f"{low:g}" if low == high else f"{low:g}..{high:g}") + ("" if unit == "none" else f" {unit}")
 
 
-def report(scores: list[Score], missing: list[str], cases: list[Case], versions: dict[str, str]) -> str:
+def report(scores: list[Score], missing: list[str], cases: list[Case], versions: dict[str, str],
+           costs: dict[str, float]) -> str:
     mine = next(s for s in scores if s.reader == "watcher")
     lines = ["# Reading numbers: watcher's reader against the libraries", "",
              f"`python -m bench.extraction` on {len(cases)} labelled strings (`tests/data/numbers.yaml`: "
@@ -239,6 +258,8 @@ def report(scores: list[Score], missing: list[str], cases: list[Case], versions:
              "nothing is expected) and the time per string after a warm-up pass.", "",
              "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + ".", "",
              table(scores, missing, cases), "",
+             "Searching 20,000 characters of text without a number (the best of 5, in ms): "
+             + ", ".join(f"`{{{k}}}` {v:.2f}" for k, v in costs.items()) + ".", "",
              "## What watcher's reader gets wrong", ""]
     lines += [f"- `{case.text}` ({case.read}): read {_shown(got)}, expected {_shown(case.expect)}"
               + (f" — {case.gap}" if case.gap else "") for case, got in mine.misses] or ["- nothing"]
@@ -276,10 +297,12 @@ def main() -> None:
             missing.append(name)
         else:
             scores.append(score(name, reader, cases, args.reps))
-    text = report(scores, missing, cases, _versions())
+    costs = search_cost()
+    text = report(scores, missing, cases, _versions(), costs)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(table(scores, missing, cases))
+    print("ms per 20,000 characters without a number: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()))
     print(f"written to {args.out}")
 
 

@@ -22,9 +22,10 @@ How a level is told from a change, and a range from two numbers:
   "from X to Y" is a change from X to Y, not a range: the level is Y ("ranges from X to Y" and
   "ranging from X to Y" are ranges).
 - "X-Y", "X to Y" and "between X and Y" are ranges only with X < Y; "70-29" is a vote and
-  "2024-25" a season. "X-Y" between two whole numbers with no unit ("45-55", "18-24", "11-1")
-  is not a range (votes, scores, ages), nor is a whole number from 1900 to 2100 with no unit
-  ("2023-2024", "to 2025": years). The end of a range is not read as a level of its own.
+  "2024-25" a season. "X-Y" and "X to Y" between two whole numbers with no unit ("45-55",
+  "18-24", "voted 10 to 2") are not ranges (votes, scores, ages), and a whole number from 1900
+  to 2100 with no unit is a year, not a level ("2023-2024", "in 2024"). The end of a range is
+  not read as a level of its own.
 """
 
 from __future__ import annotations
@@ -62,14 +63,19 @@ _LEVEL_START = _START + (r"(?<![$€£¥])(?<!\b(?i:by)\s)"
                          r"(?:(?<!\b(?i:from)\s)|(?<=(?i:ranges)\sfrom\s)|(?<=(?i:ranging)\sfrom\s))")
 # ("rates ranging from X to Y" is a range; "the range from X to Y" a change of it)
 
-_RANGE_OF_LEVELS = (rf"(?:(?i:between)\s+{_ND}(?:{_PCT}|{_BARE})\s+(?i:and)\s+{_ND}(?:{_PCT}|{_BARE})"
+# a number with no unit read as a level is not a year ("in 2024", "2023-2024")
+_YEAR = r"(?:19|20)\d\d(?![\d½⅓⅔¼¾⅛⅜⅝⅞]|[.,/⁄]\d)"
+_BARE_ND = rf"(?!{_YEAR}){_ND}{_BARE}"
+_LEVEL_ND = rf"(?:{_ND}{_PCT}|{_BARE_ND})"
+_RANGE_OF_LEVELS = (rf"(?:(?i:between)\s+{_LEVEL_ND}\s+(?i:and)\s+{_LEVEL_ND}"
                     rf"|(?i:between)\s+{_N}{_PCT}?\s+(?i:and)\s+{_N}{_PCT}"
-                    rf"|{_N}{_PCT}?{_SEP}{_N}{_PCT}|{_ND}{_PCT}{_SEP}{_ND}{_BARE}"
-                    # with no unit: "X to Y"; "X-Y" only with a decimal or a fraction ("70-29" is a vote)
-                    rf"|{_ND}{_BARE}{_TO}{_ND}{_BARE}|{_DECIMAL}{_BARE}{_DASH}{_ND}{_BARE}"
-                    rf"|{_ND}{_BARE}{_DASH}{_DECIMAL}{_BARE})")
-# one number with no unit is not the first half of something that is not a range ("1.5 to 2 billion")
-_LEVEL = rf"(?:{_ND}(?:{_PCT}|{_BARE}(?!{_SEP}\d|\s+and\s+\d))|{_N}{_PCT})"
+                    rf"|{_N}{_PCT}?{_SEP}{_N}{_PCT}|{_ND}{_PCT}{_SEP}{_LEVEL_ND}"
+                    # with no unit, a decimal or a fraction at one end: "70-29" and "10 to 2" are votes
+                    rf"|{_DECIMAL}{_BARE}{_SEP}{_BARE_ND}|{_BARE_ND}{_SEP}{_DECIMAL}{_BARE})")
+# one number with no unit is neither half of something that is no range ("1.5 to 2 billion",
+# "voted 10 to 2")
+_LEVEL = (rf"(?:{_ND}{_PCT}|(?<!\d\sto\s)(?<!\d\sand\s){_BARE_ND}(?!{_SEP}\d|\s+and\s+\d)"
+          rf"|{_N}{_PCT})")
 _PERCENT_RANGE = (rf"(?:(?i:between)\s+{_N}{_PCT}?\s+(?i:and)\s+{_N}{_PCT}|{_N}{_PCT}?{_SEP}{_N}{_PCT})")
 _CHANGE_RANGE = (rf"(?:(?i:between)\s+{_N}{_CHG}?\s+(?i:and)\s+{_N}{_CHG}|{_N}{_CHG}?{_SEP}{_N}{_CHG})")
 
