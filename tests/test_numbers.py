@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bench.extraction import load_cases, same, watcher_reading
-from conftest import run_cli, write_rules
+from conftest import ROOT, run_cli, write_rules
 from facts_harness import Ledger, hours
 from watcher.match import compile_term
 from watcher.ruleset import load_rules
@@ -317,3 +317,20 @@ def test_facts_set_takes_a_range_and_refuses_one_number(tmp_path):
     assert single.returncode == 1 and '"4.25%" is one number, and this fact holds a range' in single.stderr
     wrong_unit = run_cli("facts", "set", "fed-move", "0.5%", env=env)
     assert wrong_unit.returncode == 1 and '"0.5%" is in percent, not in bp' in wrong_unit.stderr
+
+
+def test_the_readme_example_reads_what_the_readme_says(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("#### Numbers, rates and ranges", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    ledger = Ledger(tmp_path / "rules", "settings: {corroborate: {sources: 1}}\n" + example, ("ap", "reuters", "npr"))
+    facts = ledger.rules.facts
+    step = ledger.poll("ap", "Fed cuts rates by 25 basis points to 4%-4.25%", hours(0))
+    moved = {c.fact: facts[c.fact].display(c.new) for c in step.changes.values()}
+    assert moved == {"fed-top": "4.25 %"} and ledger.states("fed-move") == [("25", "confirmed")]
+    assert ledger.states("fed-target") == [("4..4.25", "pending")]            # it asks for two sources
+    ledger.poll("reuters", "The FOMC voted 10 to 2 to cut rates to 4%-4.25%", hours(1))
+    assert facts["fed-target"].display(ledger.value("fed-target")) == "4–4.25 %"
+    later = ledger.poll("npr", "Fed cuts rates to 3.75%", hours(30))   # after the day's reports left the window
+    assert [c.fact for c in later.changes.values()] == ["fed-top"] and ledger.value("fed-top") == "3.75"
+    assert [v for v, _ in ledger.states("fed-target")] == ["4..4.25", "4..4.25"]   # one number: no evidence
