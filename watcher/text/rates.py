@@ -123,12 +123,12 @@ def read(placeholder: str, found: re.Match[str]) -> tuple[Decimal, Decimal | Non
     of a range, a year...). See the module docstring."""
     text = found.group(placeholder)
     before = found.string[max(0, found.start(placeholder) - _LOOK_BACK):found.start(placeholder)]
-    reading = parse(text, strict=True)
+    reading = parse(text)
     if reading is not None and placeholder != "chg" and _AFTER_CHANGE.search(before):
         # "cuts rates 0.25%", "rose 0.5 percent": a change; "cuts rates 0.25% to 4.5%": the level is 4.5%
         parts = _PARTS.fullmatch(" ".join(text.split()))
         to = reading[1] is not None and parts is not None and parts["sep"].strip().casefold() == "to"
-        reading = parse(parts["b"] + (parts["ub"] or ""), strict=True) if to and parts else None
+        reading = parse(parts["b"] + (parts["ub"] or "")) if to and parts else None
     elif reading is not None and reading[1] is None and _ends_a_range(before):
         reading = None
     if reading is None:
@@ -141,10 +141,10 @@ def read(placeholder: str, found: re.Match[str]) -> tuple[Decimal, Decimal | Non
     return reading if unit in (None, PERCENT) else None
 
 
-def parse(text: str, *, strict: bool = False) -> tuple[Decimal, Decimal | None, str | None] | None:
+def parse(text: str) -> tuple[Decimal, Decimal | None, str | None] | None:
     """A level, a change or a range written out whole: ``"4.5%"``, ``"25bp"``, ``"3.25%-3.5%"``,
-    ``"between 3 and 3.25 percent"``, ``"3.25..3.5"`` (the stored form of a range). ``strict``
-    (text read from news) also refuses what reads as a vote, a score or a year."""
+    ``"between 3 and 3.25 percent"``, ``"3.25..3.5"`` (the stored form of a range). A range
+    has its low end first; number words need a unit."""
     parts = _PARTS.fullmatch(" ".join(text.split()))
     if parts is None:
         return _stored_range(text)
@@ -158,12 +158,8 @@ def parse(text: str, *, strict: bool = False) -> tuple[Decimal, Decimal | None, 
     if unit is None and not all(_in_digits(part) for part in (parts["a"], parts["b"] or "0")):
         return None            # number words are read with a unit only: "two percent", not "two"
     if b is None:
-        if strict and unit is None and _year(a):
-            return None
         return a, None, unit
     if a >= b or (parts["sep"].strip() == "and") != text.casefold().lstrip().startswith("between"):
-        return None
-    if strict and unit is None and (_year(a) or _year(b) or (parts["sep"].strip() in "-–—" and _whole(a, b))):
         return None
     return a, b, unit
 
@@ -189,14 +185,6 @@ def _signed(text: str) -> Decimal | None:
 
 def _in_digits(text: str) -> bool:
     return text[0].isdigit() or text[0] in "-−½⅓⅔¼¾⅛⅜⅝⅞"
-
-
-def _year(number: Decimal) -> bool:
-    return number == number.to_integral_value() and 1900 <= number <= 2100
-
-
-def _whole(*numbers: Decimal) -> bool:
-    return all(n == n.to_integral_value() for n in numbers)
 
 
 def _ends_a_range(before: str) -> bool:
