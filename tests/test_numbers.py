@@ -95,6 +95,18 @@ def test_a_change_is_never_taken_for_the_level(text):
     assert read("{range}", text) == Quantity(4.5, "percent")
 
 
+@pytest.mark.parametrize("term,text,expected", [
+    ("to {percent}", "kept in a range of 3.25% to 3.5%", None),           # the end of a range ...
+    ("to {range}", "kept in a range of 1.50 to 1.75 percent", None),
+    ("to {percent}", "cut by 0.25% to 4.5%", Quantity(4.5, "percent")),     # ... but not the level after a change
+    ("to {percent}", "cuts rates 0.25% to 4.5%", Quantity(4.5, "percent")),
+    ("{percent}", "cut by 0.25%, to 4.5%", Quantity(4.5, "percent")),      # a change is skipped, not a dead end
+    ("{percent}", "moved from 4.75%, to 4.5%", Quantity(4.5, "percent")),
+])
+def test_the_end_of_a_range_is_not_a_level(term, text, expected):
+    assert read(term, text) == expected
+
+
 # -- the labelled set and its negative corpus (tests/data/numbers.yaml) ------------------------
 
 CASES = load_cases()
