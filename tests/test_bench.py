@@ -124,6 +124,6 @@ def test_the_extraction_benchmark_scores_every_reader_on_the_same_set():
     before = extraction.score("today's {number}", extraction.baseline_reading, cases, reps=1)
     assert sum(n for _, n in mine.right.values()) == sum(n for _, n in before.right.values()) == len(cases)
     assert [case.text for case, _ in mine.misses] == [case.text for case in cases if case.gap]
-    text = extraction.report([mine, before], ["quantulum3"], cases, {}, {"range": 1.5})
-    assert "| quantulum3 | not installed |" in text and "`{range}` 1.50" in text
+    text = extraction.report([mine, before], ["quantulum3"], cases, {}, {"range": (1.5, 2.25)})
+    assert "| quantulum3 | not installed |" in text and "`{range}` 1.50 / 2.25" in text
     assert "read 500 pp, expected nothing" in text      # a known miss is listed with its reason

@@ -20,7 +20,7 @@ from watcher.text.quantity import Quantity
 
 def read(term: str, text: str, *, words: bool = True) -> Quantity | None:
     """What an extract pattern ``term`` reads from ``text`` (its first match)."""
-    found = compile_term(term, words=words).pattern.search(text)
+    found = compile_term(term, words=words).search(text)
     return quantity.from_match(found) if found else None
 
 

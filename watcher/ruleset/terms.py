@@ -34,8 +34,9 @@ class Term(Strict):
     case-insensitively, as whole words (``aid`` does not match ``said``), with any run of spaces
     matching any whitespace, and regular-expression syntax allowed (``passe[sd]``,
     ``ukraine|foreign aid``). Written as ``{regex: ...}`` it is a raw regular expression with no
-    word boundaries added. ``{amount}``, ``{number}`` and ``{name}`` stand for an amount of money,
-    a number and a capitalised name (see ``extract``).
+    word boundaries added. ``{amount}``, ``{number}``, ``{percent}``, ``{range}``, ``{change}``
+    and ``{name}`` stand for an amount of money, a number, a level in percent, a range of levels,
+    a change in points and a capitalised name (see ``extract``).
     """
 
     # for editors: exactly one of the two forms (the validator below says so to the loader)

@@ -64,6 +64,11 @@ FIRST_WORDS = _trie(["a", "an", "zero", *_ONES, *_TEENS, *_TENS, *_PARTS])
 _FIRST_WORD = rf"(?={FIRST_WORDS}(?!\w))"
 # "one and a half", "two and three-quarters"; "three-quarters", "a quarter", "half"; "twenty-five"
 WORDS = (rf"(?:{_FIRST_WORD}(?:{_CARDINAL}\s+and\s+{_NUMERATOR}{_PART}|(?:{_NUMERATOR})?{_PART}|{_CARDINAL}))")
+# the same, loosely and in few characters (for patterns compiled into every rule that uses
+# them): up to four number words in a row; ``value`` says whether they make a number
+_NUMBER_WORD = _trie(["a", "an", "zero", *_ONES, *_TEENS, *_TENS, *_PARTS, "hundred"])
+WORD_RUN = rf"(?:(?={_NUMBER_WORD}(?!\w))[^\W\d_]+(?:[-\s]|\s+and\s+)?){{1,4}}"
+_WORDS = re.compile(WORDS, re.IGNORECASE)
 
 # what may follow a number: a scale ("61 billion", "61bn", "61m") and a currency ("61 dollars")
 SCALE_WORDS = r"trillions?|billions?|millions?|thousands?"
@@ -109,6 +114,8 @@ def _fraction(text: str) -> Decimal:
 
 
 def _words(text: str) -> Decimal | None:
+    if not _WORDS.fullmatch(text):
+        return None            # "one two", "two hundred", "a": no number this module reads
     mixed = _WORDS_MIXED.fullmatch(text)
     if mixed:
         whole, part = _cardinal(mixed["whole"]), _part(mixed["fraction"])

@@ -62,6 +62,8 @@ NAME = (_TITLES + r"(?P<name>(?-i:[A-Z][\w'’.-]{0,30}(?:\s+(?:[A-Z][\w'’.-]{
 PLACEHOLDERS = {"{amount}": AMOUNT, "{number}": NUMBER, "{percent}": rates.PERCENT_PATTERN,
                 "{range}": rates.RANGE_PATTERN, "{change}": rates.CHANGE_PATTERN, "{name}": NAME}
 NUMBER_PLACEHOLDERS = ("{amount}", "{number}", "{percent}", "{range}", "{change}")
+READING_GROUPS = frozenset(rates.GROUPS)   # placeholders whose matches count only where they read
+readable = rates.readable
 
 
 @dataclass(frozen=True)

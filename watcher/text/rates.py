@@ -1,6 +1,9 @@
 """Rates in news text: levels in percent, changes in points, and ranges of levels. Pure.
 
-Three placeholders, each one named group whose text ``read`` interprets:
+Three placeholders, each one named group. Its pattern is loose and short (it is compiled into
+every rule that uses it): it finds where a reading may be; ``read`` decides what it says, and
+``readable`` lets the matcher pass over what is no reading ("70-29", "25 basis points" where a
+level is wanted) to the next one.
 
 - ``{percent}`` (group ``pct``): one level in percent: "3.5%", "3.5 percent", "3.5 per cent",
   "3.5 pct", "5-1/2 percent", "2¼%", "two and a half percent";
@@ -33,60 +36,60 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from .numerals import CURRENCY_WORDS, DIGITS, END, FIRST_WORDS, SCALE_SHORT, SCALE_WORDS, START, WORDS, value
+from .numerals import CURRENCY_WORDS, DIGITS, END, FIRST_WORDS, SCALE_SHORT, SCALE_WORDS, START, WORD_RUN, WORDS, \
+    value
 
 PERCENT, BP, PP = "percent", "bp", "pp"
 RATE_UNITS = (PERCENT, BP, PP)
+GROUPS = ("pct", "rng", "chg")
 
 _SIGN = r"(?:(?<![^\s(\[])[-−](?=\d))?"
-_ND = rf"(?:{_SIGN}{DIGITS}{END})"                 # a number in digits
-_N = rf"(?:{_ND}|{WORDS})"                          # ... or in words
 _PCT = r"(?:\s?%(?![-\s]?points?\b)|[-\s]?(?:percent|per[-\s]?cent|pct)(?![-\s]?points?\b)(?!\w))"
 _BP = r"(?:basis[-\s]points?|bps?)"
 _PP = r"(?:(?:percentage|percent|%)[-\s]?points?|ppts?|pp|points?)"
 _CHG = rf"(?:(?:\s+of\s+an?\s+|\s+an?\s+|[-\s]?)(?:{_BP}|{_PP})(?!\w))"
-_SCALE = rf"(?:{SCALE_WORDS}|{SCALE_SHORT}|[bmk])(?!\w)"
-_MONEY = rf"(?:{CURRENCY_WORDS})(?!\w)"
-# what may not follow a number with no unit that is read as a level: a change unit, a scale,
-# a currency ("25 basis points", "61 billion", "5 euros"), or a hyphenated word ("10-year")
-_BARE = (rf"(?!\s*(?:of\s+an?\s+|an?\s+)?(?:{_BP}|{_PP})(?!\w)|[-\s]?{_SCALE}|\s?{_MONEY}"
-         r"|[-–][^\W\d])")
+_UNIT = rf"(?:{_PCT}|{_CHG})"
 _DASH, _TO = r"\s?[-–—]\s?", r"\s+to\s+"
 _SEP = rf"(?:{_DASH}|{_TO})"
-# a number with a decimal point or a fraction ("3.25", "5½", "5-1/2"), unlike a count or a score
-_DECIMAL = rf"(?=[-−]?(?:\d*[.½⅓⅔¼¾⅛⅜⅝⅞]|\d+[-\s]?\d{{1,2}}[/⁄]|\d[/⁄])){_ND}"
-# where a reading may start: not inside a word or number, and only where a number (or "between")
-# does: that look-ahead makes a search over long text several times faster
+
+# -- the placeholders' patterns: where a reading may be -----------------------------------------
+
+# number words count only before a unit or the rest of a range ("two percent", "a quarter
+# point", "two to three percent"): "a vote", "one official" are no candidates at all
+_WORDS_AHEAD = r"(?=[-\s]*(?:%|per|pct|basis|bps?\b|pp|point|of\s+an?\s|an?\s+point|to\s|and\s|[-–—]\s?\d))"
+_TOKEN = rf"(?:{_SIGN}{DIGITS}{END}|{WORD_RUN}{_WORDS_AHEAD})"
+# not inside a word or number, and only where a number (or "between") starts: that look-ahead
+# makes a search over long text several times faster
 _START = rf"{START}(?=[-−\d½⅓⅔¼¾⅛⅜⅝⅞]|(?i:{FIRST_WORDS}|between)(?!\w))"
-# a level: not after a currency sign, nor after "by" or "from" (a change, an old value)
+# a level: not after a currency sign, nor after "by" or "from" (a change, an old value); but
+# "rates ranging from X to Y" is a range ("the range from X to Y" is a change of it)
 _LEVEL_START = _START + (r"(?<![$€£¥])(?<!\b(?i:by)\s)"
                          r"(?:(?<!\b(?i:from)\s)|(?<=(?i:ranges)\sfrom\s)|(?<=(?i:ranging)\sfrom\s))")
-# ("rates ranging from X to Y" is a range; "the range from X to Y" a change of it)
 
-# a number with no unit read as a level is not a year ("in 2024", "2023-2024")
-_YEAR = r"(?:19|20)\d\d(?![\d½⅓⅔¼¾⅛⅜⅝⅞]|[.,/⁄]\d)"
-_BARE_ND = rf"(?!{_YEAR}){_ND}{_BARE}"
-_LEVEL_ND = rf"(?:{_ND}{_PCT}|{_BARE_ND})"
-_RANGE_OF_LEVELS = (rf"(?:(?i:between)\s+{_LEVEL_ND}\s+(?i:and)\s+{_LEVEL_ND}"
-                    rf"|(?i:between)\s+{_N}{_PCT}?\s+(?i:and)\s+{_N}{_PCT}"
-                    rf"|{_N}{_PCT}?{_SEP}{_N}{_PCT}|{_ND}{_PCT}{_SEP}{_LEVEL_ND}"
-                    # with no unit, a decimal or a fraction at one end: "70-29" and "10 to 2" are votes
-                    rf"|{_DECIMAL}{_BARE}{_SEP}{_BARE_ND}|{_BARE_ND}{_SEP}{_DECIMAL}{_BARE})")
-# one number with no unit is neither half of something that is no range ("1.5 to 2 billion",
-# "voted 10 to 2")
-_LEVEL = (rf"(?:{_ND}{_PCT}|(?<!\d\sto\s)(?<!\d\sand\s){_BARE_ND}(?!{_SEP}\d|\s+and\s+\d)"
-          rf"|{_N}{_PCT})")
-_PERCENT_RANGE = (rf"(?:(?i:between)\s+{_N}{_PCT}?\s+(?i:and)\s+{_N}{_PCT}|{_N}{_PCT}?{_SEP}{_N}{_PCT})")
-_CHANGE_RANGE = (rf"(?:(?i:between)\s+{_N}{_CHG}?\s+(?i:and)\s+{_N}{_CHG}|{_N}{_CHG}?{_SEP}{_N}{_CHG})")
 
-# a range is tried first, so that the ends of "3.25%-3.5%" are never read alone
-PERCENT_PATTERN = rf"(?P<pct>{_LEVEL_START}(?:{_PERCENT_RANGE}|{_N}{_PCT}))"
-RANGE_PATTERN = rf"(?P<rng>{_LEVEL_START}(?:{_RANGE_OF_LEVELS}|{_LEVEL}))"
-CHANGE_PATTERN = rf"(?P<chg>{_START}(?:{_CHANGE_RANGE}|{_N}{_CHG}))"
-GROUPS = ("pct", "rng", "chg")
+def _reading_pattern(group: str, start: str) -> str:
+    """One number with its unit, or a range: "X-Y", "X to Y", and "X and Y" after "between"; a
+    range that starts with a change in points ends with one ("25 basis points to 4.5%" is no
+    range). (Conditional groups keep the pattern short: a number is spelled in it twice only.)"""
+    return (rf"(?P<{group}>{start}(?P<{group}_between>(?i:between)\s+)?{_TOKEN}(?:{_PCT}|(?P<{group}_change>{_CHG}))?"
+            rf"(?:(?({group}_between)\s+(?i:and)\s+|{_SEP}){_TOKEN}(?({group}_change){_CHG}|{_UNIT}?))?)")
 
-_PARTS = re.compile(rf"(?:between\s+)?(?P<a>{_N})(?P<ua>{_PCT}|{_CHG})?"
-                    rf"(?:(?P<sep>{_SEP}|\s+and\s+)(?P<b>{_N})(?P<ub>{_PCT}|{_CHG})?)?", re.IGNORECASE)
+
+PERCENT_PATTERN = _reading_pattern("pct", _LEVEL_START)
+RANGE_PATTERN = _reading_pattern("rng", _LEVEL_START)
+CHANGE_PATTERN = _reading_pattern("chg", _START)
+
+# -- reading what they found --------------------------------------------------------------------
+
+_ND = rf"(?:{_SIGN}{DIGITS}{END})"
+_N = rf"(?:{_ND}|{WORDS})"
+_PARTS = re.compile(rf"(?:between\s+)?(?P<a>{_N})(?P<ua>{_UNIT})?"
+                    rf"(?:(?P<sep>{_SEP}|\s+and\s+)(?P<b>{_N})(?P<ub>{_UNIT})?)?", re.IGNORECASE)
+_SCALE = rf"(?:{SCALE_WORDS}|{SCALE_SHORT}|[bmk])(?!\w)"
+# what may not follow a number with no unit read as a level: a change unit, a scale, a currency
+# ("25 basis points", "61 billion", "5 euros"), a hyphenated word ("10-year")
+_NOT_A_LEVEL = re.compile(rf"\s*(?:of\s+an?\s+|an?\s+)?{_UNIT}|[-\s]?{_SCALE}|\s?(?:{CURRENCY_WORDS})(?!\w)"
+                          r"|[-–][^\W\d]", re.IGNORECASE)
 _CHANGE_VERBS = ("cuts?|cutting|raise[sd]?|raising|lift(?:s|ed)?|hike[sd]?|hiking|lower(?:s|ed)?|trim(?:s|med)?"
                  "|reduce[sd]?|increase[sd]?|rise[sn]?|rose|fall(?:s|en)?|fell|climb(?:s|ed)?|jump(?:s|ed)?"
                  "|drop(?:s|ped)?|slash(?:es|ed)?|add(?:s|ed)?|gain(?:s|ed)?|lose[s]?|lost|decline[sd]?"
@@ -97,7 +100,10 @@ _FILLERS = ("its|the|their|a|key|benchmark|main|policy|interest|lending|deposit|
             "|repo|discount|prime|funds|federal|target|rates?|it|them|borrowing|costs?")
 _AFTER_CHANGE = re.compile(rf"(?<!\w)(?:{_CHANGE_VERBS})(?:\s+(?:{_FILLERS})){{0,5}}\s+$", re.IGNORECASE)
 _RANGE_HEAD = re.compile(rf"{START}(?P<x>{_N})(?:{_PCT})?(?:{_SEP}|\s+and\s+)$", re.IGNORECASE)
-_LOOK_BACK = 120
+_BETWEEN = re.compile(r"(?<!\w)between\s+$", re.IGNORECASE)
+_AROUND = 120      # characters looked at before and after a reading
+
+Reading = tuple[Decimal, Decimal | None, str | None]     # low, high (None: one number), unit
 
 
 def unit_of(text: str | None) -> str | None:
@@ -116,21 +122,28 @@ def unit_of(text: str | None) -> str | None:
     return None
 
 
-def read(placeholder: str, found: re.Match[str]) -> tuple[Decimal, Decimal | None, str | None] | None:
+def readable(found: re.Match[str]) -> bool:
+    """Does a match of a rate placeholder read as a value (see ``read``)? The matcher passes
+    over those that do not."""
+    group = next((g for g in GROUPS if found.groupdict().get(g) is not None), None)
+    return group is None or read(group, found) is not None
+
+
+def read(placeholder: str, found: re.Match[str]) -> Reading | None:
     """What the text a placeholder group (``pct``, ``rng``, ``chg``) matched says: ``(low,
-    high, unit)``, ``high`` ``None`` for one number; ``None`` when it is not a value of that
-    placeholder here (a range where one level is wanted, a level after a verb of change, the end
-    of a range, a year...). See the module docstring."""
-    text = found.group(placeholder)
-    before = found.string[max(0, found.start(placeholder) - _LOOK_BACK):found.start(placeholder)]
-    reading = parse(text)
+    high, unit)``; ``None`` when it is not a value of that placeholder there (a range where one
+    level is wanted, a level after a verb of change, the end of a range, a vote, a year...). See
+    the module docstring."""
+    start, end = found.span(placeholder)
+    before, after = found.string[max(0, start - _AROUND):start], found.string[end:end + _AROUND]
+    parts = _PARTS.fullmatch(" ".join(found.group(placeholder).split()))
+    reading = _from_news(parts, after) if parts else None
     if reading is not None and placeholder != "chg" and _AFTER_CHANGE.search(before):
         # "cuts rates 0.25%", "rose 0.5 percent": a change; "cuts rates 0.25% to 4.5%": the level is 4.5%
-        parts = _PARTS.fullmatch(" ".join(text.split()))
         to = reading[1] is not None and parts is not None and parts["sep"].strip().casefold() == "to"
-        reading = parse(parts["b"] + (parts["ub"] or "")) if to and parts else None
-    elif reading is not None and reading[1] is None and _ends_a_range(before):
-        reading = None
+        reading = _interpret(_PARTS.fullmatch(parts["b"] + (parts["ub"] or ""))) if to and parts else None
+    elif reading is not None and reading[1] is None and (_ends_a_range(before) or _BETWEEN.search(before)):
+        reading = None         # one end of "3.25% to 3.5%" or of "between 5% and 6%"
     if reading is None:
         return None
     low, high, unit = reading
@@ -141,34 +154,62 @@ def read(placeholder: str, found: re.Match[str]) -> tuple[Decimal, Decimal | Non
     return reading if unit in (None, PERCENT) else None
 
 
-def parse(text: str) -> tuple[Decimal, Decimal | None, str | None] | None:
+def _from_news(parts: re.Match[str], after: str) -> Reading | None:
+    """``parts`` as read in news text, where what could be a vote, a score, a year or half of
+    something else is not a reading."""
+    reading = _interpret(parts)
+    if reading is None:
+        return None
+    ends = [(parts["a"], parts["ua"]), (parts["b"], parts["ub"])] if parts["b"] else [(parts["a"], parts["ua"])]
+    if any(_year(number) and not unit for number, unit in ends):
+        return None            # "in 2024", "2023-2024", "4.5% to 2025"
+    if not ends[-1][1] and _NOT_A_LEVEL.match(after):
+        return None            # "61 billion", "1.5 to 2 billion", "25 basis points", "a 10-year high"
+    if reading[2] is None and reading[1] is not None and not any(_decimal(number) for number, _ in ends):
+        return None            # "70-29", "voted 10 to 2", "aged 18-24": no range with no unit
+    return reading
+
+
+def parse(text: str) -> Reading | None:
     """A level, a change or a range written out whole: ``"4.5%"``, ``"25bp"``, ``"3.25%-3.5%"``,
     ``"between 3 and 3.25 percent"``, ``"3.25..3.5"`` (the stored form of a range). A range
     has its low end first; number words need a unit."""
     parts = _PARTS.fullmatch(" ".join(text.split()))
-    if parts is None:
-        return _stored_range(text)
-    a, b = _signed(parts["a"]), _signed(parts["b"]) if parts["b"] else None
-    if a is None or (parts["b"] and b is None):
-        return None
-    ua, ub = unit_of(parts["ua"]), unit_of(parts["ub"])
-    if (parts["ua"] and ua is None) or (parts["ub"] and ub is None) or (ua and ub and ua != ub):
-        return None
-    unit = ub or ua
-    if unit is None and not all(_in_digits(part) for part in (parts["a"], parts["b"] or "0")):
+    return _interpret(parts) if parts else _stored_range(text)
+
+
+def _interpret(parts: re.Match[str]) -> Reading | None:
+    units = {unit_of(text) for text in (parts["ua"], parts["ub"]) if text}
+    if None in units or len(units) > 1:
+        return None            # an unknown unit, or two different ones
+    unit = next(iter(units), None)
+    numbers = [parts["a"], parts["b"]] if parts["b"] else [parts["a"]]
+    if unit is None and not all(_in_digits(number) for number in numbers):
         return None            # number words are read with a unit only: "two percent", not "two"
-    if b is None:
-        return a, None, unit
-    if a >= b or (parts["sep"].strip() == "and") != text.casefold().lstrip().startswith("between"):
+    low, high = (_signed(number) for number in (*numbers, None)[:2])
+    if low is None or (parts["b"] and high is None):
         return None
-    return a, b, unit
+    if high is None:
+        return low, None, unit
+    if low >= high or (parts["sep"].strip().casefold() == "and") != parts.string.casefold().startswith("between"):
+        return None            # the low end first; "between X and Y", and "X and Y" is no range
+    return low, high, unit
+
+
+def _signed(number: str | None) -> Decimal | None:
+    if number is None:
+        return None
+    if number.startswith(("-", "−")):
+        amount = value(number[1:])
+        return None if amount is None else -amount
+    return value(number)
 
 
 _STORED_RANGE = re.compile(r"(?P<a>[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)\.\.(?P<b>[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
-                           rf"(?P<u>{_PCT}|{_CHG})?", re.IGNORECASE)
+                           rf"(?P<u>{_UNIT})?", re.IGNORECASE)
 
 
-def _stored_range(text: str) -> tuple[Decimal, Decimal | None, str | None] | None:
+def _stored_range(text: str) -> Reading | None:
     found = _STORED_RANGE.fullmatch(text.strip())
     if found is None:
         return None
@@ -176,15 +217,17 @@ def _stored_range(text: str) -> tuple[Decimal, Decimal | None, str | None] | Non
     return (a, b, unit_of(found["u"])) if a < b else None
 
 
-def _signed(text: str) -> Decimal | None:
-    if text.startswith(("-", "−")):
-        number = value(text[1:])
-        return None if number is None else -number
-    return value(text)
-
-
 def _in_digits(text: str) -> bool:
     return text[0].isdigit() or text[0] in "-−½⅓⅔¼¾⅛⅜⅝⅞"
+
+
+def _decimal(text: str) -> bool:
+    """"3.25", "5½", "5-1/2": a number a count or a score is not."""
+    return any(c in text for c in ".½⅓⅔¼¾⅛⅜⅝⅞/⁄")
+
+
+def _year(text: str) -> bool:
+    return bool(re.fullmatch(r"(?:19|20)\d\d", text))
 
 
 def _ends_a_range(before: str) -> bool:
