@@ -107,6 +107,22 @@ def test_the_end_of_a_range_is_not_a_level(term, text, expected):
     assert read(term, text) == expected
 
 
+def test_the_matcher_passes_over_a_match_that_does_not_read():
+    term = compile_term("{range}", words=True)
+    text = "The Senate voted 70-29 in 2024, and the Fed cut rates to 3.25%-3.5%"
+    assert term.pattern.search(text).group(0) == "70-29"                  # where a reading may be ...
+    assert [m.group(0) for m in term.finditer(text)] == ["3.25%-3.5%"]    # ... and where one is
+    assert compile_term("senate", words=True).reads is False and term.reads is True
+
+
+def test_passing_over_is_bounded_on_hostile_text():
+    from watcher.match import MAX_UNREADABLE
+
+    term = compile_term("{range}", words=True)
+    assert term.search("voted 70-29, " * (MAX_UNREADABLE - 1) + "rates at 4%-4.25%").group(0) == "4%-4.25%"
+    assert term.search("voted 70-29, " * MAX_UNREADABLE + "rates at 4%-4.25%") is None
+
+
 # -- the labelled set and its negative corpus (tests/data/numbers.yaml) ------------------------
 
 CASES = load_cases()
