@@ -362,3 +362,18 @@ def test_the_readme_example_reads_what_the_readme_says(tmp_path):
     later = ledger.poll("npr", "Fed cuts rates to 3.75%", hours(30))   # after the day's reports left the window
     assert [c.fact for c in later.changes.values()] == ["fed-top"] and ledger.value("fed-top") == "3.75"
     assert [v for v, _ in ledger.states("fed-target")] == ["4..4.25", "4..4.25"]   # one number: no evidence
+
+
+def test_explain_says_why_a_number_read_is_not_a_value(tmp_path):
+    from datetime import UTC, datetime
+
+    from watcher.explain import explain_item
+    from watcher.models import Item, StoredItem
+
+    rules = load_rules(write_rules(tmp_path, FED).parent, environ={})
+    item = StoredItem(1, "ap", Item(key="k", title="Fed cuts rates to 4.25%", link=None, summary=""),
+                      datetime(2024, 4, 20, tzinfo=UTC))
+    outcomes = {s.fact: (s.value, s.outcome) for s in explain_item(rules, item).signals}
+    assert outcomes["fed-target"] == (None, "read 'to 4.25%', which is not a value of this fact (one number, and "
+                                            "this fact holds a range)")
+    assert outcomes["fed-upper"][0] == "4.25 %"

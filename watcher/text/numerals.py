@@ -1,7 +1,8 @@
 """One number as news text writes it: "4.25", "61,000", "5-1/2", "5 1/2", "½", "2¼", "a quarter",
 "three-quarters", "one and a half", "twenty-five". Pure.
 
-``DIGITS`` and ``WORDS`` are regex pieces with no groups and no guards of their own: whoever
+``DIGITS`` and ``WORDS`` (and ``WORD_RUN``, a short and loose ``WORDS`` for patterns compiled
+into rules) are regex pieces with no groups and no guards of their own: whoever
 builds a pattern from them decides where a number may start and end (``START`` and ``END``
 below keep a number from starting or stopping in the middle of another). ``value`` turns the
 text they matched into an exact ``Decimal``.

@@ -146,6 +146,15 @@ def value_for(found: Quantity, unit: str | None, take: str | None = None) -> str
     return {"lower": canonical(low), "upper": canonical(high)}.get(take or "")
 
 
+def refusal(found: Quantity, unit: str | None, take: str | None = None) -> str:
+    """Why ``value_for`` refuses ``found``, in words (for ``watcher explain``)."""
+    if _in_unit(found.value, found.unit, unit) is None:
+        return f"in {found.unit}, not in {unit_name(unit)}"
+    if take == "both" and found.high is None:
+        return "one number, and this fact holds a range"
+    return "a range, and this fact holds one number"
+
+
 def _in_unit(number: float | None, read: str | None, unit: str | None) -> float | None:
     """``number`` read in unit ``read``, in the fact's ``unit`` (``None``: not convertible)."""
     if number is None:

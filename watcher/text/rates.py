@@ -141,7 +141,8 @@ def read(placeholder: str, found: re.Match[str]) -> Reading | None:
     if reading is not None and placeholder != "chg" and _AFTER_CHANGE.search(before):
         # "cuts rates 0.25%", "rose 0.5 percent": a change; "cuts rates 0.25% to 4.5%": the level is 4.5%
         to = reading[1] is not None and parts is not None and parts["sep"].strip().casefold() == "to"
-        reading = _interpret(_PARTS.fullmatch(parts["b"] + (parts["ub"] or ""))) if to and parts else None
+        level = _PARTS.fullmatch(parts["b"] + (parts["ub"] or "")) if to and parts else None
+        reading = _interpret(level) if level else None
     elif reading is not None and reading[1] is None and (_ends_a_range(before) or _BETWEEN.search(before)):
         reading = None         # one end of "3.25% to 3.5%" or of "between 5% and 6%"
     if reading is None:
