@@ -14,7 +14,9 @@ date such as "5/12/2024" is no number at all.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 _VULGAR = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅛": "1/8", "⅜": "3/8", "⅝": "5/8",
@@ -69,7 +71,15 @@ WORDS = (rf"(?:{_FIRST_WORD}(?:{_CARDINAL}\s+and\s+{_NUMERATOR}{_PART}|(?:{_NUME
 # them): up to four number words in a row; ``value`` says whether they make a number
 _NUMBER_WORD = _trie(["a", "an", "zero", *_ONES, *_TEENS, *_TENS, *_PARTS, "hundred"])
 WORD_RUN = rf"(?:(?={_NUMBER_WORD}(?!\w))[^\W\d_]+(?:[-\s]|\s+and\s+)?){{1,4}}"
-_WORDS = re.compile(WORDS, re.IGNORECASE)
+
+
+def compiled_later(pattern: str, flags: int = re.IGNORECASE) -> Callable[[], re.Pattern[str]]:
+    """``pattern``, compiled when it is first used: importing these modules stays cheap for the
+    processes that never read a number (a daemon's start, a parse worker)."""
+    return functools.cache(lambda: re.compile(pattern, flags))
+
+
+_WORDS = compiled_later(WORDS)
 
 # what may follow a number: a scale ("61 billion", "61bn", "61m") and a currency ("61 dollars")
 SCALE_WORDS = r"trillions?|billions?|millions?|thousands?"
@@ -83,7 +93,7 @@ START = r"(?<![\w.,/⁄])(?<![\w%][-–−])"
 END = rf"(?![\d½⅓⅔¼¾⅛⅜⅝⅞]|[.,/⁄]\d|[-\s]\d{_SLASH}|\s{_VULGAR_CLASS})"
 
 _MIXED = re.compile(rf"(?P<whole>\d+)[-\s]?(?P<fraction>{_FRACTION})")
-_WORDS_MIXED = re.compile(rf"(?P<whole>{_CARDINAL})\s+and\s+(?P<fraction>{_NUMERATOR}{_PART})", re.IGNORECASE)
+_WORDS_MIXED = compiled_later(rf"(?P<whole>{_CARDINAL})\s+and\s+(?P<fraction>{_NUMERATOR}{_PART})")
 
 
 def value(text: str) -> Decimal | None:
@@ -115,9 +125,9 @@ def _fraction(text: str) -> Decimal:
 
 
 def _words(text: str) -> Decimal | None:
-    if not _WORDS.fullmatch(text):
+    if not _WORDS().fullmatch(text):
         return None            # "one two", "two hundred", "a": no number this module reads
-    mixed = _WORDS_MIXED.fullmatch(text)
+    mixed = _WORDS_MIXED().fullmatch(text)
     if mixed:
         whole, part = _cardinal(mixed["whole"]), _part(mixed["fraction"])
         return None if whole is None or part is None else whole + part

@@ -37,7 +37,7 @@ import re
 from decimal import Decimal
 
 from .numerals import CURRENCY_WORDS, DIGITS, END, FIRST_WORDS, SCALE_SHORT, SCALE_WORDS, START, WORD_RUN, WORDS, \
-    value
+    compiled_later, value
 
 PERCENT, BP, PP = "percent", "bp", "pp"
 RATE_UNITS = (PERCENT, BP, PP)
@@ -83,13 +83,13 @@ CHANGE_PATTERN = _reading_pattern("chg", _START)
 
 _ND = rf"(?:{_SIGN}{DIGITS}{END})"
 _N = rf"(?:{_ND}|{WORDS})"
-_PARTS = re.compile(rf"(?:between\s+)?(?P<a>{_N})(?P<ua>{_UNIT})?"
-                    rf"(?:(?P<sep>{_SEP}|\s+and\s+)(?P<b>{_N})(?P<ub>{_UNIT})?)?", re.IGNORECASE)
+_PARTS = compiled_later(rf"(?:between\s+)?(?P<a>{_N})(?P<ua>{_UNIT})?"
+                        rf"(?:(?P<sep>{_SEP}|\s+and\s+)(?P<b>{_N})(?P<ub>{_UNIT})?)?")
 _SCALE = rf"(?:{SCALE_WORDS}|{SCALE_SHORT}|[bmk])(?!\w)"
 # what may not follow a number with no unit read as a level: a change unit, a scale, a currency
 # ("25 basis points", "61 billion", "5 euros"), a hyphenated word ("10-year")
-_NOT_A_LEVEL = re.compile(rf"\s*(?:of\s+an?\s+|an?\s+)?{_UNIT}|[-\s]?{_SCALE}|\s?(?:{CURRENCY_WORDS})(?!\w)"
-                          r"|[-–][^\W\d]", re.IGNORECASE)
+_NOT_A_LEVEL = compiled_later(rf"\s*(?:of\s+an?\s+|an?\s+)?{_UNIT}|[-\s]?{_SCALE}"
+                              rf"|\s?(?:{CURRENCY_WORDS})(?!\w)|[-–][^\W\d]")
 _CHANGE_VERBS = ("cuts?|cutting|raise[sd]?|raising|lift(?:s|ed)?|hike[sd]?|hiking|lower(?:s|ed)?|trim(?:s|med)?"
                  "|reduce[sd]?|increase[sd]?|rise[sn]?|rose|fall(?:s|en)?|fell|climb(?:s|ed)?|jump(?:s|ed)?"
                  "|drop(?:s|ped)?|slash(?:es|ed)?|add(?:s|ed)?|gain(?:s|ed)?|lose[s]?|lost|decline[sd]?"
@@ -98,9 +98,9 @@ _CHANGE_VERBS = ("cuts?|cutting|raise[sd]?|raising|lift(?:s|ed)?|hike[sd]?|hikin
                  "|(?<!ranges\\s)(?<!ranging\\s)from")
 _FILLERS = ("its|the|their|a|key|benchmark|main|policy|interest|lending|deposit|cash|overnight|bank|refinancing"
             "|repo|discount|prime|funds|federal|target|rates?|it|them|borrowing|costs?")
-_AFTER_CHANGE = re.compile(rf"(?<!\w)(?:{_CHANGE_VERBS})(?:\s+(?:{_FILLERS})){{0,5}}\s+$", re.IGNORECASE)
-_RANGE_HEAD = re.compile(rf"{START}(?P<x>{_N})(?:{_PCT})?(?:{_SEP}|\s+and\s+)$", re.IGNORECASE)
-_BETWEEN = re.compile(r"(?<!\w)between\s+$", re.IGNORECASE)
+_AFTER_CHANGE = compiled_later(rf"(?<!\w)(?:{_CHANGE_VERBS})(?:\s+(?:{_FILLERS})){{0,5}}\s+$")
+_RANGE_HEAD = compiled_later(rf"{START}(?P<x>{_N})(?:{_PCT})?(?:{_SEP}|\s+and\s+)$")
+_BETWEEN = compiled_later(r"(?<!\w)between\s+$")
 _AROUND = 120      # characters looked at before and after a reading
 
 Reading = tuple[Decimal, Decimal | None, str | None]     # low, high (None: one number), unit
@@ -136,14 +136,14 @@ def read(placeholder: str, found: re.Match[str]) -> Reading | None:
     the module docstring."""
     start, end = found.span(placeholder)
     before, after = found.string[max(0, start - _AROUND):start], found.string[end:end + _AROUND]
-    parts = _PARTS.fullmatch(" ".join(found.group(placeholder).split()))
+    parts = _PARTS().fullmatch(" ".join(found.group(placeholder).split()))
     reading = _from_news(parts, after) if parts else None
-    if reading is not None and placeholder != "chg" and _AFTER_CHANGE.search(before):
+    if reading is not None and placeholder != "chg" and _AFTER_CHANGE().search(before):
         # "cuts rates 0.25%", "rose 0.5 percent": a change; "cuts rates 0.25% to 4.5%": the level is 4.5%
         to = reading[1] is not None and parts is not None and parts["sep"].strip().casefold() == "to"
-        level = _PARTS.fullmatch(parts["b"] + (parts["ub"] or "")) if to and parts else None
+        level = _PARTS().fullmatch(parts["b"] + (parts["ub"] or "")) if to and parts else None
         reading = _interpret(level) if level else None
-    elif reading is not None and reading[1] is None and (_ends_a_range(before) or _BETWEEN.search(before)):
+    elif reading is not None and reading[1] is None and (_ends_a_range(before) or _BETWEEN().search(before)):
         reading = None         # one end of "3.25% to 3.5%" or of "between 5% and 6%"
     if reading is None:
         return None
@@ -164,7 +164,7 @@ def _from_news(parts: re.Match[str], after: str) -> Reading | None:
     ends = [(parts["a"], parts["ua"]), (parts["b"], parts["ub"])] if parts["b"] else [(parts["a"], parts["ua"])]
     if any(_year(number) and not unit for number, unit in ends):
         return None            # "in 2024", "2023-2024", "4.5% to 2025"
-    if not ends[-1][1] and _NOT_A_LEVEL.match(after):
+    if not ends[-1][1] and _NOT_A_LEVEL().match(after):
         return None            # "61 billion", "1.5 to 2 billion", "25 basis points", "a 10-year high"
     if reading[2] is None and reading[1] is not None and not any(_decimal(number) for number, _ in ends):
         return None            # "70-29", "voted 10 to 2", "aged 18-24": no range with no unit
@@ -175,7 +175,7 @@ def parse(text: str) -> Reading | None:
     """A level, a change or a range written out whole: ``"4.5%"``, ``"25bp"``, ``"3.25%-3.5%"``,
     ``"between 3 and 3.25 percent"``, ``"3.25..3.5"`` (the stored form of a range). A range
     has its low end first; number words need a unit."""
-    parts = _PARTS.fullmatch(" ".join(text.split()))
+    parts = _PARTS().fullmatch(" ".join(text.split()))
     return _interpret(parts) if parts else _stored_range(text)
 
 
@@ -206,12 +206,12 @@ def _signed(number: str | None) -> Decimal | None:
     return value(number)
 
 
-_STORED_RANGE = re.compile(r"(?P<a>[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)\.\.(?P<b>[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
-                           rf"(?P<u>{_UNIT})?", re.IGNORECASE)
+_STORED_RANGE = compiled_later(r"(?P<a>[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)\.\.(?P<b>[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?)"
+                               rf"(?P<u>{_UNIT})?")
 
 
 def _stored_range(text: str) -> Reading | None:
-    found = _STORED_RANGE.fullmatch(text.strip())
+    found = _STORED_RANGE().fullmatch(text.strip())
     if found is None:
         return None
     a, b = Decimal(found["a"]), Decimal(found["b"])
@@ -234,7 +234,7 @@ def _year(text: str) -> bool:
 def _ends_a_range(before: str) -> bool:
     """Is the number after ``before`` the second end of a range ("3.25% to |3.5%"), rather than
     a level after a change ("by 0.25% to |4.5%")?"""
-    head = _RANGE_HEAD.search(before)
+    head = _RANGE_HEAD().search(before)
     if head is None:
         return False
-    return not _AFTER_CHANGE.search(before[:head.start("x")])
+    return not _AFTER_CHANGE().search(before[:head.start("x")])
