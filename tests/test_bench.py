@@ -114,3 +114,16 @@ def test_the_report_takes_medians_and_compares_with_the_peer_measured_in_the_sam
     assert "**0.50**" in table and "±50%" in table
     assert "at most half of urlwatch's time | 0.50x | yes" in "\n".join(report.targets(summary, [], []))
     assert table.count("\n| 1,000 |") == 2   # one row per tool
+
+
+def test_the_extraction_benchmark_scores_every_reader_on_the_same_set():
+    from bench import extraction
+
+    cases = extraction.load_cases()
+    mine = extraction.score("watcher", extraction.watcher_reading, cases, reps=1)
+    before = extraction.score("today's {number}", extraction.baseline_reading, cases, reps=1)
+    assert sum(n for _, n in mine.right.values()) == sum(n for _, n in before.right.values()) == len(cases)
+    assert [case.text for case, _ in mine.misses] == [case.text for case in cases if case.gap]
+    text = extraction.report([mine, before], ["quantulum3"], cases, {}, {"range": (1.5, 2.25)})
+    assert "| quantulum3 | not installed |" in text and "`{range}` 1.50 / 2.25" in text
+    assert "read 500 pp, expected nothing" in text      # a known miss is listed with its reason

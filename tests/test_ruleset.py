@@ -51,7 +51,8 @@ EXPECTED = [
                             "at position 8), as in .*; on long text that scans everything from every position. Write "
                             "a bounded repeat such as .{0,80}, or use `within: sentence`"),
     ("extract-without-capture.yaml", "8:18: fact \"amount\": signals[0].extract: the pattern needs exactly one of "
-                                     "{amount}, {number} or a regex group (?P<value>...)"),
+                                     "{amount}, {number}, {percent}, {range}, {change} or a regex group "
+                                     "(?P<value>...)"),
     ("value-and-extract.yaml", "7:9: fact \"amount\": signals[0]: a signal needs exactly one of `value` or "
                                "`extract`"),
     ("known-not-an-amount.yaml", "6:12: fact \"amount\": known: \"sixty-one\" is not an amount (write 61e9, 61bn "
@@ -73,9 +74,8 @@ EXPECTED = [
                                        "{amount} matches text of varying length"),
     ("placeholder-twice.yaml", "5:15: alert \"forces\": on.items.all[0]: the pattern '{number} troops and {number} "
                                "tanks' cannot be compiled: redefinition of group name 'num' as group 5; was group 1 "
-                               "once {number} is filled in: {amount} uses cur, num, scale, short, letter, cur2; "
-                               "{number} uses num, scale, short, letter; {name} uses name. Use each placeholder once, "
-                               "not {amount} with {number}, and give your own groups other names"),
+                               "once {number} is filled in ({number} uses num, scale, short, letter). A term reads "
+                               "one value: use one placeholder once, and give your own groups other names"),
     ("regex-ambiguous.yaml", "5:23: alert \"letters\": on.items.all[0]: the pattern '[[:alpha:]]+ aid' is ambiguous "
                              "at position 1: a [ just inside a [...] class is read as a plain [ today and may open a "
                              "nested class in future Pythons; write \\[ for a bracket (classes such as [:alpha:] do "
@@ -85,6 +85,20 @@ EXPECTED = [
                                   "terms meet"),
     ("repeat-too-large.yaml", "5:23: alert \"shouting\": on.items.all[0]: the pattern 'A{99999999999}' is not a valid "
                               "regular expression: the repetition number is too large"),
+    ("take-without-range.yaml", "9:15: fact \"fed-upper\": signals[0].take: only applies to an `extract` that "
+                                "reads {range}"),
+    ("percent-without-unit.yaml", "7:18: fact \"ecb-deposit\": signals[0].extract: {percent} reads a level in "
+                                  "percent: give the fact `unit: percent`"),
+    ("change-for-a-level.yaml", "8:18: fact \"ecb-deposit\": signals[0].extract: {change} reads a change in points, "
+                                "and this fact is a level in percent: read it with {percent} or {range}, or make a "
+                                "fact of the change with `unit: bp` or `unit: pp`"),
+    ("range-fact-reads-one-number.yaml", "9:18: fact \"fed-target\": signals[1].extract: this fact holds a range "
+                                         "(signals[0] takes both ends of {range}), and this pattern reads one number, "
+                                         "which cannot say which range: read {range} here too, or give signals[0] "
+                                         "`take: lower` or `take: upper`"),
+    ("known-not-a-range.yaml", "6:12: fact \"fed-target\": known: \"4.5%\" is one number, and this fact holds a "
+                               "range (its signals take both ends of {range}): write it like 4.25%-4.5%, 4.25 to 4.5 "
+                               "percent or 4.25..4.5"),
 ]
 
 

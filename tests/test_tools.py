@@ -171,7 +171,7 @@ def test_facts_set_takes_every_kind_and_supersedes_pending_reports(tmp_path, fee
     text = run_cli("facts", "set", "chair", "Roger Wicker", env=env)
     assert text.stdout.strip() == "chair: Jack Reed -> Roger Wicker (recorded)"
     bad = run_cli("facts", "set", "amount", "a lot", env=env)
-    assert bad.returncode == 1 and "is not an amount in USD" in bad.stderr
+    assert bad.returncode == 1 and '"a lot" is not an amount (write 61e9, 61bn or $61 billion, in USD)' in bad.stderr
     bad_status = run_cli("facts", "set", "aid", "pased", env=env)
     assert bad_status.returncode == 1 and "values: stalled, passed-senate, signed" in bad_status.stderr
 

@@ -8,13 +8,15 @@ the fact now (old news, a change, a confirmation).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .facts import extracted_value, role
 from .match import Found, Matcher, hit_of
 from .models import FactState, Hit, Observation, StoredItem
 from .text.guards import Cue
-from .ruleset.compiled import Fact, Ruleset
+from .ruleset.compiled import Fact, Ruleset, Signal
+from .text import quantity
 from .text.view import ItemView
 from .timefmt import format_duration
 
@@ -134,16 +136,21 @@ def explain_item(ruleset: Ruleset, stored: StoredItem,
                 raw = signal.value
                 if signal.extract is not None and found is not None:
                     m = found.match_of(signal.extract)
-                    raw = extracted_value(fact, m) if m is not None else None
+                    raw = extracted_value(fact, m, signal.take) if m is not None else None
                     if raw is None and m is not None:
-                        outcome = f"read {m.group(0)!r}, which is not a value of this fact" + (
-                            f" (not in {fact.unit})" if fact.unit else "")
+                        outcome = f"read {m.group(0)!r}, which is not a value of this fact" + _refused(fact, m, signal)
                 if raw is not None:
                     value = fact.display(raw)
                     outcome = _meaning(fact, current, raw, signal.backwards, stored)
             target = fact.display(signal.value) if signal.value is not None else f"{fact.kind} read from the text"
             signals.append(SignalExplanation(fact.name, signal.index, target, value, outcome, report))
     return ItemExplanation(stored, rules, tuple(signals))
+
+
+def _refused(fact: Fact, m: re.Match[str], signal: Signal) -> str:
+    """Why a number read from the text is not a value of ``fact``: " (in bp, not in percent)"."""
+    found = quantity.from_match(m) if fact.kind == "number" else None
+    return f" ({quantity.refusal(found, fact.unit, signal.take)})" if found is not None else ""
 
 
 def _meaning(fact: Fact, current: str, value: str, backwards: bool, stored: StoredItem) -> str:

@@ -78,23 +78,24 @@ def read(fact: Fact, signal: Signal, stored: StoredItem, view: ItemView) -> Obse
     value = signal.value
     if signal.extract is not None:
         m = found.match_of(signal.extract)
-        value = extracted_value(fact, m) if m is not None else None
+        value = extracted_value(fact, m, signal.take) if m is not None else None
     if value is None:
         return None
     return Observation(fact.name, value, stored, found.hits, signal.index, found.context, signal.backwards)
 
 
-def extracted_value(fact: Fact, m: re.Match[str]) -> str | None:
+def extracted_value(fact: Fact, m: re.Match[str], take: str | None = None) -> str | None:
     """The value an ``extract`` match reads, as the fact stores it (``None``: not a value of
-    this fact, e.g. an amount in another currency)."""
+    this fact, e.g. an amount in another currency, a change where the fact is a level, one
+    number where it is a range). ``take`` is the signal's: which end of a ``{range}``."""
     groups = m.groupdict()
     if groups.get("value"):
         return fact.normalise(groups["value"])
-    if fact.kind == "number" and groups.get("num"):
-        amount = quantity.from_match(m)
-        if amount is None or (amount.unit and fact.unit and amount.unit != fact.unit.upper()):
+    if fact.kind == "number":
+        found = quantity.from_match(m)
+        if found is None:
             return None
-        return quantity.canonical(amount.value)
+        return quantity.value_for(found, fact.unit, take)
     if groups.get("name"):
         return fact.normalise(groups["name"])
     return None

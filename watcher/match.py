@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING
 
 from .models import Hit, Item, Match, StoredItem
 from .text.guards import Cue
-from .text.quantity import PLACEHOLDERS
+from .text.quantity import PLACEHOLDERS, READING_GROUPS, readable
 from .text.regexsource import words_regex
 from .text.view import ItemView
 
 MAX_OCCURRENCES = 50  # per term and field: enough to find an unguarded one, bounded on hostile text
+MAX_UNREADABLE = 200  # per search: matches of a number placeholder passed over as no value ("70-29")
 
 if TYPE_CHECKING:
     from .matchindex import MatchIndex
@@ -49,16 +50,41 @@ class CompiledTerm:
     source: str                # as the rule author wrote it
     pattern: re.Pattern[str]
 
+    @property
+    def reads(self) -> bool:
+        """Does it hold a placeholder whose matches count only where they read as a value
+        ({percent}, {range}, {change})?"""
+        return not READING_GROUPS.isdisjoint(self.pattern.groupindex)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """The first match that counts (see ``finditer``)."""
+        return self.pattern.search(text) if not self.reads else next(self.finditer(text), None)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """The matches that count: a rate placeholder's match counts only where it reads as a
+        value, so "voted 70-29 to cut rates to 3.25%-3.5%" gives the range, not a dead end."""
+        if not self.reads:
+            yield from self.pattern.finditer(text)
+            return
+        pos, passed = 0, 0
+        while passed < MAX_UNREADABLE and (m := self.pattern.search(text, pos)) is not None:
+            if readable(m):
+                yield m
+                pos = max(m.end(), m.start() + 1)
+            else:
+                passed += 1
+                pos = m.start() + 1
+
     def first_hit(self, texts: dict[str, str]) -> Hit | None:
         for field, text in texts.items():
-            found = self.pattern.search(text)
+            found = self.search(text)
             if found:
                 return Hit(self.source, field, found.start(), found.end(), found.group(0))
         return None
 
     def occurrences(self, view: ItemView, field: str) -> list[re.Match[str]]:
         found = []
-        for m in self.pattern.finditer(view.text(field)):
+        for m in self.finditer(view.text(field)):
             found.append(m)
             if len(found) >= MAX_OCCURRENCES:
                 break
@@ -250,7 +276,7 @@ def hit_of(term: CompiledTerm, field: str, m: re.Match[str]) -> Hit:
 
 def first_in(term: CompiledTerm, view: ItemView, scope: tuple[str, ...]) -> tuple[str, re.Match[str]] | None:
     for field in scope:
-        found = term.pattern.search(view.text(field))
+        found = term.search(view.text(field))
         if found:
             return field, found
     return None

@@ -11,6 +11,7 @@ import click
 from ..app import Watcher
 from ..errors import WatcherError
 from ..models import Evidence, FactChange
+from ..text import quantity
 from ..ruleset import Ruleset, load_rules
 from ..timefmt import iso, utcnow
 from .base import Context, _fail, _store, _when, cli
@@ -222,13 +223,16 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
     """Set a fact's value by hand (an operator's correction), recorded in its history.
 
     A status takes one of its values, a number any spelling of an amount ("61bn", "$61
-    billion", 61e9), a text fact any text. Reports still pending for the fact are marked
-    superseded and its open contradictions and reviews are closed: the operator has weighed them.
+    billion", 61e9) or a rate ("4.5%", "25bp"), a fact that holds a range any spelling of one
+    ("4%-4.25%", "4 to 4.25 percent", 4..4.25), a text fact any text. Reports still pending for
+    the fact are marked superseded and its open contradictions and reviews are closed: the
+    operator has weighed them.
 
     \b
     Example:
         watcher facts set us-aid-package signed --note "confirmed on whitehouse.gov"
         watcher facts set us-aid-amount '$61 billion' --note "final text of H.R. 8035"
+        watcher facts set fed-target '4%-4.25%' --note "FOMC statement"
     """
     from ..alerts import fact_alerts
     from ..pipeline import enqueue_drafts
@@ -247,8 +251,7 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
         if spec.kind == "status":
             raise click.ClickException(f'"{value}" is not a value of {fact}; values: {", ".join(spec.values or ())}')
         if spec.kind == "number":
-            raise click.ClickException(f'"{value}" is not an amount{" in " + spec.unit if spec.unit else ""}; '
-                                       "write for example 61e9, 61bn or '$61 billion'")
+            raise click.ClickException(quantity.why_not(value, spec.unit, spec.interval))
         raise click.ClickException("the value cannot be empty")
     store = _store(obj)
     now = utcnow()

@@ -75,6 +75,7 @@ class Signal:
     extract: CompiledTerm | None = None
     backwards: bool = False         # may report a move back to an earlier stage
     feeds: frozenset[str] | None = None  # only items of these feeds are evidence (None: every feed)
+    take: str | None = None         # a {range} extract: lower, upper or both ends (None: one number)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class Fact:
     corroborate: Corroboration = Corroboration()
     regression: Regression = Regression()
     precision: int | None = None    # number facts: significant digits that make two amounts the same
+    interval: bool = False          # number facts: the value is a range ("3.25..3.5"; a signal takes both ends)
 
     def __post_init__(self) -> None:
         if not self.kind:
@@ -118,12 +120,11 @@ class Fact:
     def normalise(self, raw: str) -> str | None:
         """``raw`` as this fact stores it, or ``None`` if it is not a value of this fact:
         status -> one of ``values``; number -> canonical digits (``"$61bn"`` -> ``"61000000000"``,
-        ``None`` in another currency than ``unit``); text -> spaces collapsed."""
+        ``"4.5%"`` -> ``"4.5"``, ``None`` in another unit than ``unit``), or a canonical range
+        (``"3.25%-3.5%"`` -> ``"3.25..3.5"``) when the fact holds one; text -> spaces collapsed."""
         if self.kind == "number":
             found = quantity.parse(raw)
-            if found is None or (found.unit and self.unit and found.unit != self.unit.upper()):
-                return None
-            return quantity.canonical(found.value)
+            return None if found is None else quantity.value_for(found, self.unit, "both" if self.interval else None)
         text = " ".join(raw.split()).strip(" \"'“”‘’.,;:")
         if self.kind == "status":
             return text if self.values is not None and text in self.values else None
@@ -131,12 +132,12 @@ class Fact:
 
     def key(self, value: str) -> str:
         """What two values must share to be the same claim: text compares without case, numbers
-        to ``precision`` significant digits when it is set."""
+        (each end of a range) to ``precision`` significant digits when it is set."""
         if self.kind == "text":
             return value.casefold()
         if self.kind == "number" and self.precision:
             try:
-                return f"{float(value):.{self.precision - 1}e}"
+                return "..".join(f"{float(end):.{self.precision - 1}e}" for end in value.split(".."))
             except ValueError:
                 return value
         return value

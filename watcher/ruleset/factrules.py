@@ -15,7 +15,8 @@ from typing import Any
 from ..errors import Problem
 from ..match import Matcher, compile_term
 from ..text.guards import GUARDS
-from ..text.quantity import PLACEHOLDERS
+from ..text import quantity, rates
+from ..text.quantity import NUMBER_PLACEHOLDERS, PLACEHOLDERS
 from . import compiled as c
 from .matchers import compile_matcher
 from .schema import Corroboration, FactSpec, Signal
@@ -23,7 +24,7 @@ from .yamlsrc import locate
 
 SIGNAL_GUARDS = frozenset(GUARDS)
 _DEFAULT_SCOPE = ("title", "summary", "content")
-_CAPTURES = {"number": ("{amount}", "{number}"), "text": ("{name}",), "status": ()}
+_CAPTURES = {"number": NUMBER_PLACEHOLDERS, "text": ("{name}",), "status": ()}
 
 
 def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Corroboration | None,
@@ -39,7 +40,9 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
     values = tuple(spec.values) if spec.values else None
     if values is not None and len(set(values)) != len(values):
         problem(("values",), "values: a value is listed twice")
-    probe = c.Fact(name, spec.describe, spec.known, values, spec.ordered, (), kind, spec.unit)
+    unit = quantity.unit_name(spec.unit)
+    ranges = [i for i, sig in enumerate(spec.signals) if _take(sig) == "both"]
+    probe = c.Fact(name, spec.describe, spec.known, values, spec.ordered, (), kind, unit, interval=bool(ranges))
     known = probe.normalise(spec.known)
     if known is None:
         problem(("known",), f"known: {_not_a_value(probe, spec.known)}")
@@ -50,26 +53,33 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
     trusted = _feeds(policy.trusted, feeds, tags, problem, ("corroborate", "trusted"))
     signals = []
     for i, sig in enumerate(spec.signals):
-        signal = _signal(i, sig, probe, lambda loc, msg, i=i: problem(("signals", i, *loc), msg))
+        signal = _signal(i, sig, probe, ranges, lambda loc, msg, i=i: problem(("signals", i, *loc), msg))
         if signal is not None and sig.feeds is not None:
             chosen = _feeds(sig.feeds, feeds, tags, problem, ("signals", i, "feeds"))
             signal = replace(signal, feeds=frozenset(chosen))
         if signal is not None:
             signals.append(signal)
     regression = c.Regression(spec.regression.operator, spec.regression.sources, spec.regression.within)
-    fact = c.Fact(name, spec.describe, known or spec.known, values, spec.ordered, tuple(signals), kind, spec.unit,
-                  c.Corroboration(policy.sources, policy.within, frozenset(trusted)), regression, spec.precision)
+    fact = c.Fact(name, spec.describe, known or spec.known, values, spec.ordered, tuple(signals), kind, unit,
+                  c.Corroboration(policy.sources, policy.within, frozenset(trusted)), regression, spec.precision,
+                  interval=bool(ranges))
     return fact, problems
 
 
 def _not_a_value(fact: c.Fact, value: str) -> str:
     if fact.kind == "number":
-        return (f'"{value}" is not an amount (write 61e9, 61bn or $61 billion'
-                f'{", in " + fact.unit if fact.unit else ""})')
+        return quantity.why_not(value, fact.unit, fact.interval)
     if fact.kind == "status":
         close = difflib.get_close_matches(value, list(fact.values or ()), n=1, cutoff=0.6)
         return f'"{value}" is not one of the values' + (f' (did you mean "{close[0]}"?)' if close else "")
     return "a text value cannot be empty"
+
+
+def _take(spec: Signal) -> str | None:
+    """What a signal's extract reads: ``both`` ends of a range, one end of it, or (``None``) one number."""
+    if spec.extract is None or "{range}" not in spec.extract.source:
+        return None
+    return spec.take or "both"
 
 
 def _feeds(names: list[str], feeds: dict[str, c.Feed], tags: dict[str, set[str]], problem: Any,
@@ -89,7 +99,7 @@ def _feeds(names: list[str], feeds: dict[str, c.Feed], tags: dict[str, set[str]]
     return found
 
 
-def _signal(index: int, spec: Signal, fact: c.Fact, problem: Any) -> c.Signal | None:
+def _signal(index: int, spec: Signal, fact: c.Fact, ranges: list[int], problem: Any) -> c.Signal | None:
     ok = True
     value = None
     if spec.value is not None:
@@ -98,6 +108,9 @@ def _signal(index: int, spec: Signal, fact: c.Fact, problem: Any) -> c.Signal | 
             problem(("value",), f"signals[{index}].value: {_not_a_value(fact, spec.value)}")
             ok = False
     extract = None
+    if spec.take is not None and (spec.extract is None or "{range}" not in spec.extract.source):
+        problem(("take",), f"signals[{index}].take: only applies to an `extract` that reads {{range}}")
+        ok = False
     if spec.extract is not None:
         source = spec.extract.source
         allowed = _CAPTURES[fact.kind]
@@ -110,6 +123,11 @@ def _signal(index: int, spec: Signal, fact: c.Fact, problem: Any) -> c.Signal | 
             problem(("extract",), f"signals[{index}].extract: the pattern needs exactly one of "
                                   f"{', '.join(allowed)} or a regex group (?P<value>...)")
             ok = False
+        else:
+            refused = _unit_problem(source, fact.unit) or _shape_problem(index, spec, source, ranges)
+            if refused:
+                problem(("extract",), f"signals[{index}].extract: {refused}")
+                ok = False
         extract = compile_term(source, words=spec.extract.words is not None,
                                case_sensitive=spec.extract.case_sensitive)
     if spec.backwards and not fact.ordered:
@@ -122,4 +140,33 @@ def _signal(index: int, spec: Signal, fact: c.Fact, problem: Any) -> c.Signal | 
         matcher = compile_matcher(spec.match, guards=SIGNAL_GUARDS, extra_all=extra)
     else:
         matcher = Matcher(extra, (), (), _DEFAULT_SCOPE, "field", SIGNAL_GUARDS)
-    return c.Signal(index, value, matcher, extract, spec.backwards)
+    return c.Signal(index, value, matcher, extract, spec.backwards, take=_take(spec))
+
+
+def _unit_problem(source: str, unit: str | None) -> str | None:
+    """A placeholder that cannot read a value in the fact's ``unit``: a level for a change, a
+    change for a level, a rate for a fact that does not say it is one."""
+    if "{percent}" in source and unit != rates.PERCENT:
+        if unit in (rates.BP, rates.PP):
+            return (f"{{percent}} reads a level in percent, and this fact's unit is {unit}, a change: read it "
+                    "with {change}")
+        return "{percent} reads a level in percent: give the fact `unit: percent`"
+    if "{range}" in source and unit in (rates.BP, rates.PP):
+        return f"{{range}} reads levels, and this fact's unit is {unit}, a change: read it with {{change}}"
+    if "{change}" in source and unit not in (rates.BP, rates.PP):
+        if unit == rates.PERCENT:
+            return ("{change} reads a change in points, and this fact is a level in percent: read it with "
+                    "{percent} or {range}, or make a fact of the change with `unit: bp` or `unit: pp`")
+        return ("{change} reads a change in points: give the fact `unit: bp` (basis points) or `unit: pp` "
+                "(percentage points)")
+    return None
+
+
+def _shape_problem(index: int, spec: Signal, source: str, ranges: list[int]) -> str | None:
+    """A fact whose signal takes both ends of a range holds ranges: every signal must read one."""
+    if not ranges or _take(spec) == "both" or "(?P<value>" in source:
+        return None
+    other = ranges[0]
+    return (f"this fact holds a range (signals[{other}] takes both ends of {{range}}), and this pattern reads one "
+            f"number, which cannot say which range: read {{range}} here too, or give signals[{other}] "
+            "`take: lower` or `take: upper`")

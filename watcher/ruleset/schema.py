@@ -156,8 +156,13 @@ class Signal(Strict):
 
     value: Value | None = Field(None, description="The value this signal supports.")
     extract: TermValue | None = Field(
-        None, description="Read the value from the text: a pattern with {amount}, {number} or {name}, or a "
-                          "regex group named `value`. It must be found, like an `all` term.")
+        None, description="Read the value from the text: a pattern with one placeholder ({amount}, {number}, "
+                          "{percent}, {range}, {change} or {name}) or a regex group named `value`. It must be "
+                          "found, like an `all` term.")
+    take: Literal["lower", "upper", "both"] | None = Field(
+        None, description="With an `extract` that reads {range}: the fact's value is the lower end, the upper end, "
+                          "or both ends (the default: the fact holds a range, and one number alone is not "
+                          "evidence).")
     match: MatchSpec | None = Field(None, description="Which items are evidence (optional with `extract`).")
     feeds: list[Name] | None = Field(None, description="Only items from these feeds (or feeds with these tags) "
                                                        "are evidence; default: every feed.")
@@ -182,8 +187,9 @@ class FactSpec(Strict):
     known: Value = Field(description="The value known when the rule was written.")
     values: list[str] | None = Field(None, description="The allowed values; with `ordered: true`, in order.")
     ordered: bool = Field(False, description="Values are stages: a report of an earlier stage is old news.")
-    unit: str | None = Field(None, description="Number facts: the unit, e.g. USD; amounts in another currency "
-                                               "are not evidence.")
+    unit: str | None = Field(None, description="Number facts: the unit, e.g. USD, percent (or %), bp (basis "
+                                               "points) or pp (percentage points); a value read in another unit "
+                                               "is not evidence.")
     precision: int | None = Field(None, ge=1, le=15, description="Number facts: compare amounts to this many "
                                                                  "significant digits (2: $60.8bn and $61bn are the "
                                                                  "same claim); default: exactly.")

@@ -36,8 +36,9 @@ class Term(Strict):
     case-insensitively, as whole words (``aid`` does not match ``said``), with any run of spaces
     matching any whitespace, and regular-expression syntax allowed (``passe[sd]``,
     ``ukraine|foreign aid``). Written as ``{regex: ...}`` it is a raw regular expression with no
-    word boundaries added. ``{amount}``, ``{number}`` and ``{name}`` stand for an amount of money,
-    a number and a capitalised name (see ``extract``).
+    word boundaries added. ``{amount}``, ``{number}``, ``{percent}``, ``{range}``, ``{change}``
+    and ``{name}`` stand for an amount of money, a number, a level in percent, a range of levels,
+    a change in points and a capitalised name (see ``extract``).
     """
 
     # for editors: exactly one of the two forms (the validator below says so to the loader)
@@ -110,10 +111,11 @@ def _compile_error(value: str, exc: Exception) -> str:
     message = getattr(exc, "msg", None) or str(exc)
     used = [token for token in PLACEHOLDERS if token in value]
     if used and message.startswith("redefinition of group name"):
-        names = "; ".join(f"{token} uses {', '.join(re.compile(p).groupindex)}"
-                          for token, p in PLACEHOLDERS.items() if re.compile(p).groupindex)
-        return (f"{message} once {', '.join(used)} is filled in: {names}. Use each placeholder once, not "
-                "{amount} with {number}, and give your own groups other names")
+        # name only the groups of the placeholders this term uses: the rest is noise to its author
+        names = "; ".join(f"{token} uses {', '.join(re.compile(PLACEHOLDERS[token]).groupindex)}"
+                          for token in used if re.compile(PLACEHOLDERS[token]).groupindex)
+        return (f"{message} once {', '.join(used)} is filled in ({names}). A term reads one value: use one "
+                "placeholder once, and give your own groups other names")
     return f"{message} (with {', '.join(used)} filled in)" if used else message
 
 
