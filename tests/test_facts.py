@@ -353,22 +353,23 @@ feeds:
 facts:
   funds:
     describe: existing US funds for Ukraine
-    values: [available, depleted]
+    values: [available, frozen, depleted]
     known: available
     signals:
-      - value: available
-        match: {all: [funds], any: ["still available"], scope: [title]}
+      - value: frozen
+        match: {all: [funds], any: [frozen], scope: [title]}
       - value: depleted
         match: {all: [funds], any: [depleted], scope: [title]}
 """
 
 
 def test_a_report_leaving_its_window_is_weighed_at_the_next_poll_without_news(tmp_path):
-    """A trusted report is held back while an equal report says the opposite; when that one leaves
-    its window the balance tips, and the next poll (bringing nothing about the fact) applies it.
-    In between, polls do not read the fact's reports again: its verdict cannot have changed."""
+    """A trusted report is held back while an equal report says something else; when that one
+    leaves its window the balance tips, and the next poll (bringing nothing about the fact)
+    applies it. In between, polls do not read the fact's reports again: its verdict cannot have
+    changed."""
     ledger_ = Ledger(tmp_path / "rules", TIPPING)
-    ledger_.poll("npr", "Ukraine funds still available, officials say", hours(0))
+    ledger_.poll("npr", "Ukraine funds frozen, officials say", hours(0))
     ledger_.poll("ap", "Ukraine funds depleted, Pentagon says", hours(1))
     assert ledger_.value("funds") == "available"
     assert ("depleted", "pending") in ledger_.states("funds")

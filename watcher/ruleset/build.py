@@ -18,7 +18,7 @@ from ..match import ItemRule
 from ..matchindex import MatchIndex
 from . import compiled as c
 from .delivery import alert_noise, channel_options
-from .factrules import compile_fact
+from .factrules import compile_fact, settings_feed_lists
 from .matchers import compile_matcher
 from .schema import AlertSpec, RuleFile, SettingsSpec
 from .secrets import ConfigCheck, UrlCheck, channel, config_channel, feed_secrets
@@ -134,10 +134,15 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
     ctx = _Context(merged, feeds, tags, problems)
 
     facts: dict[str, c.Fact] = {}
+    home = next((s for s in sources if s.model.settings is not None), None)
+    inherited: dict[str, frozenset[str]] = {}
+    if home is not None and settings is not None:
+        inherited, found = settings_feed_lists(home.display, home.data, settings.corroborate, ctx.feeds, ctx.tags)
+        problems += found
     for src in sources:
         for name, spec in src.model.facts.items():
             fact, found = compile_fact(src.display, src.data, name, spec,
-                                       settings.corroborate if settings else None, ctx.feeds, ctx.tags)
+                                       settings.corroborate if settings else None, ctx.feeds, ctx.tags, inherited)
             problems += found
             facts[name] = fact
 

@@ -82,6 +82,8 @@ class Corroboration:
     sources: int = 1                # independent sources needed
     within: float = 86400.0         # seconds: the window they must fall in; pending reports expire after it
     trusted: frozenset[str] = frozenset()  # feed names whose report is enough alone
+    ignore: frozenset[str] = frozenset()   # feed names whose items are never evidence
+    confirm_only: frozenset[str] = frozenset()  # feed names that only add a source to a value a counting feed reported
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,13 @@ class Corroboration(Strict):
                                                 "this long for corroboration, then expires.")
     trusted: list[Name] = Field(default_factory=list, description="Feeds (or feed tags) whose report is enough "
                                                                   "on its own.")
+    ignore: list[Name] = Field(default_factory=list, description="Feeds (or feed tags) whose items are never "
+                               "evidence. Under settings.corroborate: for every fact whose own corroborate does "
+                               "not list `ignore`.")
+    confirm_only: list[Name] = Field(default_factory=list, description="Feeds (or feed tags) whose reports only "
+                                     "add a source to a value a feed that counts reported: they never start a "
+                                     "pending report or move a fact on their own. Under settings.corroborate: for "
+                                     "every fact whose own corroborate does not list `confirm_only`.")
 
 
 class Regression(Strict):
