@@ -15,6 +15,7 @@ from watcher.models import FactState, Item, Observation, ObservationState as S, 
 from watcher.ruleset import load_rules
 
 T0 = datetime(2024, 5, 6, 12, 0, tzinfo=UTC)
+SINCE = T0 - timedelta(days=7)   # the known value, from the rules
 
 BRIDGE = """\
 settings:
@@ -65,7 +66,7 @@ def report(value: str, feed: str, seen: float, published: float | None = None, s
 
 
 def closed_since_rules() -> FactState:
-    return FactState("bridge", "closed", T0 - timedelta(days=7), "rules")
+    return FactState("bridge", "closed", SINCE, "rules")
 
 
 def states(verdict) -> dict[str, S]:
@@ -98,6 +99,21 @@ def test_a_restatement_published_after_the_new_value_is_a_dispute(tmp_path):
     stored.append(next(o for o in restated.observations if o.item.feed == "city"))
     moved = weigh(fact, closed_since_rules(), stored, [report("open", "radio", seen=3)], at(3))
     assert moved.change is not None and moved.change.new == "open" and moved.change.disputed == ("closed",)
+
+
+def test_an_old_restatement_stays_old_news_after_the_fact_moved(tmp_path):
+    """Once the bridge has reopened, the 30-hour-old "remains closed" does not count for closed:
+    a new "remains closed" is one source against one, a dispute, not a move back."""
+    fact = _fact(tmp_path)
+    old = report("closed", "city", seen=0, published=-30, state=S.CONFIRMED)
+    reopened = report("open", "wire", seen=1, state=S.APPLIED)
+    verdict = weigh(fact, FactState("bridge", "open", at(1), "signal"), [old, reopened],
+                    [report("closed", "radio", seen=2)], at(2))
+    assert verdict.change is None
+    dispute = next(n for n in verdict.notices if n.kind == "contradiction")
+    assert dispute.values == (("open", 1), ("closed", 1)) and [e.feed for e in dispute.evidence] == ["wire", "radio"]
+    (wait,) = balance.outlooks(fact, "open", at(1), [old, reopened, report("closed", "radio", seen=2)], at(2))
+    assert (wait.value, wait.sources, wait.rivals) == ("closed", 1, (("open", 1),))
 
 
 def test_the_reports_that_moved_the_fact_still_dispute_a_new_value(tmp_path):
@@ -176,7 +192,7 @@ def test_a_confirm_only_report_does_not_start_a_contradiction(tmp_path):
 
 def test_outlook_counts_the_sources_a_value_still_needs(tmp_path):
     fact = _fact(tmp_path, "sources: 3, within: 24h")
-    (wait,) = balance.outlooks(fact, "closed", [report("open", "wire", seen=0, state=S.PENDING)], at(1))
+    (wait,) = balance.outlooks(fact, "closed", SINCE, [report("open", "wire", seen=0, state=S.PENDING)], at(1))
     assert (wait.value, wait.sources, wait.more, wait.until) == ("open", 1, 2, at(24))
     assert wait.waits_for() == "2 more independent sources"
 
@@ -185,7 +201,7 @@ def test_outlook_names_the_contradiction_that_holds_a_value(tmp_path):
     fact = _fact(tmp_path, "sources: 1, within: 24h")
     live = [report("open", "wire", seen=0, state=S.PENDING),
             report("closed", "city", seen=1, published=0.5, state=S.CONFIRMED)]
-    (wait,) = balance.outlooks(fact, "closed", live, at(2))
+    (wait,) = balance.outlooks(fact, "closed", SINCE, live, at(2))
     assert wait.contradicted and wait.rivals == (("closed", 1),) and wait.more == 1
     assert wait.waits_for() == "1 more independent source: held by a contradiction, open (1) against closed (1)"
     assert wait.summary()["contradiction"] == [{"value": "closed", "shown": "closed", "sources": 1}]
@@ -209,19 +225,19 @@ def test_outlook_of_a_move_back_waits_for_an_operator(tmp_path):
     fact = load_rules(folder, environ={}).facts["aid"]
     one = Observation("aid", "stalled", report("x", "wire", seen=0).item, (), 0, backwards=True, id=1,
                       state=S.PENDING)
-    (wait,) = balance.outlooks(fact, "passed", [one], at(1))
+    (wait,) = balance.outlooks(fact, "passed", SINCE, [one], at(1))
     assert wait.operator and wait.waits_for() == ("1 more independent source, then an operator (`watcher facts "
                                                   "set aid VALUE`): a move back is never applied on evidence")
     two = Observation("aid", "stalled", report("x", "city", seen=0.5).item, (), 0, backwards=True, id=2,
                       state=S.PENDING)
-    (wait,) = balance.outlooks(fact, "passed", [one, two], at(1))
+    (wait,) = balance.outlooks(fact, "passed", SINCE, [one, two], at(1))
     assert wait.more == 0 and wait.waits_for().startswith("an operator (`watcher facts set aid VALUE`)")
 
 
 def test_outlook_of_a_confirm_only_report_and_pending_reports_of_an_ignored_feed(tmp_path):
     fact = _fact(tmp_path, "sources: 1, within: 24h, confirm_only: [blog], ignore: [forum]")
     live = [report("open", "blog", seen=0, state=S.PENDING), report("open", "forum", seen=0.5, state=S.PENDING)]
-    listed = balance.pending(fact, "closed", live, at(1))
+    listed = balance.pending(fact, "closed", SINCE, live, at(1))
     assert [(o.item.feed, wait is None) for o, wait in listed] == [("forum", True), ("blog", False)]
     assert listed[1][1].waits_for() == ("a report from a feed that counts (only blog, in corroborate.confirm_only, "
                                         "reported open)")

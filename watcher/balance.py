@@ -12,16 +12,16 @@ Two rules shape what counts:
 
 - a feed in ``corroborate.confirm_only`` counts only next to a feed that counts: its reports
   add a source to a value some other feed reported, never stand for a value alone;
-- a *restatement* of the current value (a report that says what the ledger already held, not
-  one of the reports that moved the fact there) contradicts a new value only when it was
-  reported at or after the new value's first report. "Bridge remains closed" published before
-  "bridge reopens" is old news; published after it, it is a real dispute.
+- a *restatement* (a report that said what the ledger held, not one of the reports that moved
+  the fact there) counts against another value only when it was reported at or after that
+  value's first report. "Bridge remains closed" published before "bridge reopens" is old news,
+  and stays old news once the bridge has reopened; published after it, it is a real dispute.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -78,9 +78,28 @@ class Balance:
 
     fact: Fact
     current: str
+    since: datetime | None                 # since when the fact has its current value (None: unknown)
     claims: dict[str, list[Observation]]   # value key -> its reports, oldest first; no old news
     roles: dict[str, str]                  # value key -> confirms, forward, backwards or claim
-    support: dict[str, int]                # value key -> independent sources that count for it
+    _counted: dict[tuple[str, str], int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def current_key(self) -> str:
+        return self.fact.key(self.current)
+
+    def restates(self, observation: Observation, key: str) -> bool:
+        """Did the report only restate what the ledger held: confirmed when it was weighed, or a
+        new report of the current value (not one of the reports that moved the fact there)?"""
+        return observation.state == S.CONFIRMED or (key == self.current_key and observation.state != S.APPLIED)
+
+    def first(self, key: str) -> datetime | None:
+        """When a value was first reported, its restatements aside; the current value no later
+        than when the fact took it."""
+        group = self.claims.get(key, [])
+        times = [o.reported_at for o in group if not self.restates(o, key)] or [o.reported_at for o in group]
+        if key == self.current_key and self.since is not None:
+            times.append(self.since)
+        return min(times, default=None)
 
     def counting(self, key: str) -> list[Observation]:
         """The reports of a value that count: all of them once a feed that counts reported it,
@@ -89,23 +108,33 @@ class Balance:
         return group if any(counts(self.fact, o) for o in group) else []
 
     def against(self, key: str, other: str) -> list[Observation]:
-        """The reports of ``other`` that count against ``key``: a restatement of the current
-        value only when it was reported at or after ``key``'s first report (see the module
-        docstring); the reports that moved the fact to its value always."""
-        group = self.counting(other)
-        if self.roles[other] != "confirms":
-            return group
-        first = min(o.reported_at for o in self.claims[key])
-        return [o for o in group if o.state == S.APPLIED or o.reported_at >= first]
+        """The reports of ``other`` that count against ``key``: its restatements only when they
+        were reported at or after ``key``'s first report (see the module docstring), and none
+        while only ``confirm_only`` feeds are left."""
+        first = self.first(key)
+        kept = [o for o in self.claims[other]
+                if first is None or not self.restates(o, other) or o.reported_at >= first]
+        return kept if any(counts(self.fact, o) for o in kept) else []
+
+    def count(self, key: str, other: str) -> int:
+        """Independent sources of ``other`` against ``key``."""
+        if (key, other) not in self._counted:
+            self._counted[(key, other)] = len(independent(self.against(key, other)))
+        return self._counted[(key, other)]
+
+    def support(self, key: str) -> int:
+        """Independent sources for a value: against the current value for any other value (old
+        restatements of it do not make a change), all that count for the current one."""
+        if key == self.current_key:
+            return len(independent(self.counting(key)))
+        return self.count(self.current_key, key)
 
     def rivals(self, key: str) -> dict[str, int]:
         """The values that contradict ``key``, each with its independent sources against it."""
         found = {}
         for other in self.claims:
-            if conflict(self.fact, self.roles, key, other):
-                against = self.against(key, other)
-                if against:
-                    found[other] = len(independent(against))
+            if conflict(self.fact, self.roles, key, other) and self.count(key, other):
+                found[other] = self.count(key, other)
         return found
 
     def needed(self, key: str) -> int:
@@ -114,25 +143,30 @@ class Balance:
         return self.fact.corroborate.sources
 
     def trusted(self, key: str) -> bool:
-        return any(o.item.feed in self.fact.corroborate.trusted for o in self.counting(key))
+        group = self.counting(key) if key == self.current_key else self.against(self.current_key, key)
+        return any(o.item.feed in self.fact.corroborate.trusted for o in group)
 
     def met(self, key: str) -> bool:
         """Enough sources for the policy (or a trusted one), contradictions aside."""
-        return bool(self.counting(key)) and (self.trusted(key) or self.support[key] >= self.needed(key))
+        return self.support(key) > 0 and (self.trusted(key) or self.support(key) >= self.needed(key))
+
+    def short(self, key: str) -> int:
+        """Further independent sources ``key`` needs to outnumber every value contradicting it."""
+        return max((n + 1 - self.count(other, key) for other, n in self.rivals(key).items()), default=0)
 
     def wins(self, key: str) -> bool:
         """The policy is met and the value has more sources than every value contradicting it."""
-        return self.met(key) and all(self.support[key] > n for n in self.rivals(key).values())
+        return self.met(key) and self.short(key) <= 0
 
     def for_operator(self, key: str) -> bool:
         """A move back that is never applied on evidence (``regression: operator``)."""
         return self.roles[key] == "backwards" and self.fact.regression.operator
 
 
-def weigh_claims(fact: Fact, current: str, observations: Sequence[Observation],
+def weigh_claims(fact: Fact, current: str, since: datetime | None, observations: Sequence[Observation],
                  stale: Callable[[Observation], None] | None = None) -> Balance:
-    """Group the reports by value against ``current``; reports of old news (an earlier stage) are
-    left out and passed to ``stale``."""
+    """Group the reports by value against ``current`` (held ``since``); reports of old news (an
+    earlier stage) are left out and passed to ``stale``."""
     claims: dict[str, list[Observation]] = {}
     for o in sorted(observations, key=lambda o: (o.seen_at, o.id or 0)):
         if role(fact, current, o) == "stale":
@@ -144,9 +178,7 @@ def weigh_claims(fact: Fact, current: str, observations: Sequence[Observation],
     for key, group in claims.items():
         kinds = {role(fact, current, o) for o in group}
         roles[key] = "backwards" if kinds == {"backwards"} else next(iter(kinds - {"backwards"}), "backwards")
-    support = {key: len(independent(group)) if any(counts(fact, o) for o in group) else 0
-               for key, group in claims.items()}
-    return Balance(fact, current, claims, roles, support)
+    return Balance(fact, current, since, claims, roles)
 
 
 @dataclass(frozen=True)
@@ -202,13 +234,12 @@ def outlook(balance: Balance, key: str) -> Outlook:
     fact = balance.fact
     group = balance.claims[key]
     rivals = balance.rivals(key)
-    sources = balance.support[key]
+    sources = balance.support(key)
     operator = balance.for_operator(key)
     needed = fact.corroborate.sources if operator else balance.needed(key)
     short = 0 if balance.trusted(key) else max(needed - sources, 0)
-    beaten = max(rivals.values(), default=-1) + 1 - sources
-    more = max(short, beaten if not operator else 0, 0)
-    confirm_only = () if balance.counting(key) else tuple(sorted({o.item.feed for o in group}))
+    more = max(short, 0 if operator else balance.short(key), 0)
+    confirm_only = () if any(counts(fact, o) for o in group) else tuple(sorted({o.item.feed for o in group}))
     until = max(expires(fact, o) for o in group)
     order = sorted(rivals.items(), key=lambda kv: (-kv[1], kv[0]))
     wins = balance.wins(key) and not operator
@@ -217,21 +248,23 @@ def outlook(balance: Balance, key: str) -> Outlook:
                    tuple(group))
 
 
-def outlooks(fact: Fact, current: str, observations: Sequence[Observation], now: datetime) -> list[Outlook]:
-    """What each value reported in the window (other than the current one) waits for, most
-    supported first. ``observations`` are the fact's live reports; those out of their window
-    and from ignored feeds are left out."""
+def outlooks(fact: Fact, current: str, since: datetime | None, observations: Sequence[Observation],
+             now: datetime) -> list[Outlook]:
+    """What each value reported in the window (other than the current one, held ``since``) waits
+    for, most supported first. ``observations`` are the fact's live reports; those out of their
+    window and from ignored feeds are left out."""
     live = [o for o in observations if now < expires(fact, o) and o.item.feed not in fact.corroborate.ignore]
-    balance = weigh_claims(fact, current, live)
+    balance = weigh_claims(fact, current, since, live)
     found = [outlook(balance, key) for key, role_ in balance.roles.items() if role_ != "confirms"]
     return sorted(found, key=lambda o: (-o.sources, o.until))
 
 
-def pending(fact: Fact, current: str, observations: Sequence[Observation],
+def pending(fact: Fact, current: str, since: datetime | None, observations: Sequence[Observation],
             now: datetime) -> list[tuple[Observation, Outlook | None]]:
     """Each pending report of the fact still in its window, newest first, with what its value
     waits for (``None``: its feed is in ``corroborate.ignore``, so it never counts)."""
-    waits = {fact.key(o.value): found for found in outlooks(fact, current, observations, now) for o in found.reports}
+    waits = {fact.key(o.value): found for found in outlooks(fact, current, since, observations, now)
+             for o in found.reports}
     found: list[tuple[Observation, Outlook | None]] = []
     for o in sorted(observations, key=lambda o: (o.seen_at, o.id or 0), reverse=True):
         if o.state != S.PENDING or now >= expires(fact, o):

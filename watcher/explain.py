@@ -120,6 +120,7 @@ def explain_item(ruleset: Ruleset, stored: StoredItem, states: Mapping[str, Fact
     for fact in ruleset.facts.values():
         state = (states or {}).get(fact.name)
         current = state.value if state is not None else fact.known  # no ledger yet: the rules' known value
+        since = state.since if state is not None else None
         for signal in fact.signals:
             report = explain_matcher(signal.matcher, view)
             target = fact.display(signal.value) if signal.value is not None else f"{fact.kind} read from the text"
@@ -145,7 +146,7 @@ def explain_item(ruleset: Ruleset, stored: StoredItem, states: Mapping[str, Fact
                     value = fact.display(raw)
                     claim = Observation(fact.name, raw, stored, found.hits if found else (), signal.index,
                                         backwards=signal.backwards)
-                    outcome = _meaning(fact, current, claim) + _standing(fact, current, claim, live, now)
+                    outcome = _meaning(fact, current, claim) + _standing(fact, current, since, claim, live, now)
             signals.append(SignalExplanation(fact.name, signal.index, target, value, outcome, report))
     return ItemExplanation(stored, rules, tuple(signals))
 
@@ -162,7 +163,7 @@ def _meaning(fact: Fact, current: str, claim: Observation) -> str:
     }.get(kind, f"evidence for a change, {now} -> {value}") + _policy(fact, kind)
 
 
-def _standing(fact: Fact, current: str, claim: Observation, live: Sequence[Observation],
+def _standing(fact: Fact, current: str, since: datetime | None, claim: Observation, live: Sequence[Observation],
               now: datetime | None) -> str:
     """Where the claim's value stands with the reports in the window (``""`` without ``now``)."""
     if now is None:
@@ -173,7 +174,7 @@ def _standing(fact: Fact, current: str, claim: Observation, live: Sequence[Obser
     if role(fact, current, claim) in ("confirms", "stale"):
         return ""
     others = [o for o in live if o.fact == fact.name and not (claim.item.id and o.item.id == claim.item.id)]
-    found = next((o for o in outlooks(fact, current, [*others, claim], now)
+    found = next((o for o in outlooks(fact, current, since, [*others, claim], now)
                   if fact.key(o.value) == fact.key(claim.value)), None)
     if found is None:
         return ""

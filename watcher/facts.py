@@ -138,7 +138,7 @@ def weigh(fact: Fact, state: FactState, stored: Sequence[Observation], new: Sequ
         if o.state in (S.NEW, S.PENDING):
             mark(o, S.STALE)
 
-    balance = weigh_claims(fact, current, [*live, *fresh], old_news)
+    balance = weigh_claims(fact, current, state.since, [*live, *fresh], old_news)
     claims = balance.claims
     target = _target(balance)
     notices = _notices(balance, state, live, now)
@@ -148,7 +148,7 @@ def weigh(fact: Fact, state: FactState, stored: Sequence[Observation], new: Sequ
         disputed = tuple(claims[k][0].value for k in balance.rivals(target))
         change = FactChange(fact.name, current, group[0].value, now, "signal",
                             tuple(o.evidence() for o in group), rules_hash=rules_hash, old_since=state.since,
-                            sources=balance.support[target], direction=_direction(balance.roles[target]),
+                            sources=balance.support(target), direction=_direction(balance.roles[target]),
                             disputed=disputed)
         for o in group:
             mark(o, S.APPLIED)
@@ -184,7 +184,7 @@ def _target(balance: Balance) -> str | None:
     forward = [k for k in winners if balance.roles[k] == "forward"]
     if forward:
         return max(forward, key=lambda k: fact.rank(claims[k][0].value) or 0)
-    return max(winners, key=lambda k: (balance.support[k], claims[k][-1].seen_at))
+    return max(winners, key=lambda k: (balance.support(k), claims[k][-1].seen_at))
 
 
 def _direction(kind: str) -> str:
@@ -206,27 +206,32 @@ def _notices(balance: Balance, state: FactState, live: list[Observation], now: d
             if mine and theirs:
                 sides.setdefault(k, [])
                 sides[k] += [o for o in mine if o not in sides[k]]
-    shown = {k: len(independent(group)) for k, group in sides.items()}
-    shown.update({k: balance.support[k] for k in claims if k not in sides})
+    # what a notice shows of each value: the reports that count (against the other side, or for a change)
+    groups = {k: sorted(sides[k], key=lambda o: (o.seen_at, o.id or 0)) if k in sides
+              else balance.against(balance.current_key, k) or claims[k] for k in claims}
+    shown = {k: len(independent(group)) if k in sides else balance.support(k) for k, group in groups.items()}
 
     def values(keys: Iterable[str]) -> tuple[tuple[str, int], ...]:
-        ordered = sorted(keys, key=lambda k: (-shown[k], claims[k][0].seen_at, claims[k][0].id or 0))
+        ordered = sorted(keys, key=lambda k: (-shown[k], groups[k][0].seen_at, groups[k][0].id or 0))
         return tuple((claims[k][0].value, shown[k]) for k in ordered)
 
-    def evidence(keys: Iterable[str], groups: dict[str, list[Observation]]) -> tuple[Evidence, ...]:
-        return tuple(o.evidence() for k in keys for o in groups.get(k, claims[k]))
+    def evidence(keys: Iterable[str]) -> tuple[Evidence, ...]:
+        return tuple(o.evidence() for k in keys for o in groups[k])
 
     if sides:
         notices.append(FactNotice("contradiction", fact.name, state.value, values(sides), now,
-                                  evidence(sorted(sides, key=list(claims).index), sides)))
+                                  evidence(sorted(sides, key=lambda k: groups[k][0].seen_at))))
     for key in reviewed:
-        if balance.support[key] >= fact.corroborate.sources or balance.trusted(key):
-            notices.append(FactNotice("review", fact.name, state.value, values([key]), now, evidence([key], {})))
-    before = {fact.key(o.value) for o in live if counts(fact, o)}
+        if balance.support(key) >= fact.corroborate.sources or balance.trusted(key):
+            notices.append(FactNotice("review", fact.name, state.value, values([key]), now, evidence([key])))
+    # a value reported before (not only restated while the ledger held it) has had its notice
+    earlier = {id(o) for o in live}
+    before = {k for k, group in claims.items() for o in group if id(o) in earlier and counts(fact, o)
+              and not balance.restates(o, k)}
     for key in claims:
-        group = balance.counting(key)
+        group = balance.against(balance.current_key, key)
         if balance.roles[key] != "confirms" and key not in before and any(o.state == S.NEW for o in group):
-            notices.append(FactNotice("pending", fact.name, state.value, values([key]), now, evidence([key], {})))
+            notices.append(FactNotice("pending", fact.name, state.value, values([key]), now, evidence([key])))
     return tuple(notices)
 
 

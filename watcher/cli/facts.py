@@ -13,7 +13,7 @@ from ..app import Watcher
 from ..errors import WatcherError
 from ..models import Evidence, FactChange, Observation
 from ..ruleset import Ruleset, load_rules
-from ..timefmt import iso, utcnow
+from ..timefmt import iso, parse_iso, utcnow
 from .base import Context, _fail, _store, _when, cli
 
 
@@ -39,7 +39,7 @@ def _evidence_json(ev: Evidence, rules: Ruleset | None, fact: str) -> dict[str, 
                       for h in ev.hits]}
 
 
-def _pending_json(rules: Ruleset | None, name: str, current: str, live: list[Observation],
+def _pending_json(rules: Ruleset | None, name: str, current: str, since: datetime | None, live: list[Observation],
                   now: datetime) -> list[dict[str, Any]]:
     """The fact's pending reports, newest first, each with what its value waits for and until when."""
     spec = rules.facts.get(name) if rules else None
@@ -52,7 +52,7 @@ def _pending_json(rules: Ruleset | None, name: str, current: str, live: list[Obs
                  "waits_for": f"unknown: {why}", "waits_until": None, "ignored": False}
                 for o in reversed(live) if o.state == "pending"]
     return [{"value": o.value, "shown": show(o.value), "evidence": _evidence_json(o.evidence(), rules, name),
-             **balance.pending_summary(spec, o, wait)} for o, wait in balance.pending(spec, current, live, now)]
+             **balance.pending_summary(spec, o, wait)} for o, wait in balance.pending(spec, current, since, live, now)]
 
 
 def _corroborate_json(rules: Ruleset | None, name: str) -> dict[str, Any] | None:
@@ -102,7 +102,8 @@ def facts(ctx: click.Context, as_json: bool) -> None:
             "kind": spec.kind if spec else None, "since": row["since_at"], "source": row["source"],
             "sources": row["sources"] or 0, "evidence": row["evidence"],
             "corroborate": _corroborate_json(rules, name),
-            "pending": _pending_json(rules, name, row["value"], [o for o in live if o.fact == name], now),
+            "pending": _pending_json(rules, name, row["value"], parse_iso(row["since_at"]),
+                                     [o for o in live if o.fact == name], now),
             "notices": [{"id": n.id, "kind": n.kind, "opened_at": iso(n.opened_at), "expires_at": iso(n.expires_at),
                          "claims": [{"value": v, "shown": _show(rules, name, v), "sources": k} for v, k in n.claims]}
                         for n in notices if n.fact == name],

@@ -14,7 +14,7 @@ from .. import balance
 from ..models import Observation
 from ..ruleset.compiled import Fact, Ruleset
 from ..store import Database, feeds, ledger, observations, outages, outbox, status
-from ..timefmt import iso
+from ..timefmt import iso, parse_iso
 
 
 def facts(db: Database, ruleset: Ruleset | None, now: datetime) -> list[dict[str, Any]]:
@@ -26,7 +26,8 @@ def facts(db: Database, ruleset: Ruleset | None, now: datetime) -> list[dict[str
     board = []
     for row in ledger.fact_rows(db):
         spec = ruleset.facts.get(row["name"]) if ruleset else None
-        waiting = _waiting(spec, row["value"], [o for o in live if o.fact == row["name"]], now) if spec else \
+        waiting = _waiting(spec, row["value"], parse_iso(row["since_at"]), [o for o in live if o.fact == row["name"]],
+                           now) if spec else \
             [{**_plain(p), "waits_for": "unknown: the fact is not in the rules", "waits_until": None}
              for p in pending.get(row["name"], [])]
         board.append({
@@ -43,11 +44,12 @@ def facts(db: Database, ruleset: Ruleset | None, now: datetime) -> list[dict[str
     return board
 
 
-def _waiting(fact: Fact, current: str, live: list[Observation], now: datetime) -> list[dict[str, Any]]:
+def _waiting(fact: Fact, current: str, since: datetime | None, live: list[Observation],
+             now: datetime) -> list[dict[str, Any]]:
     """The fact's pending reports, newest first, with what each waits for (``balance.pending``)."""
     return [{"value": fact.display(o.value), "title": o.item.item.title, "link": o.item.item.link,
              "feed": o.item.feed, "quote": o.quote, **balance.pending_summary(fact, o, wait)}
-            for o, wait in balance.pending(fact, current, live, now)]
+            for o, wait in balance.pending(fact, current, since, live, now)]
 
 
 def fact(db: Database, ruleset: Ruleset | None, name: str, now: datetime, *,
