@@ -12,6 +12,7 @@ import pytest
 
 from conftest import rfc822, run_cli, write_rules
 from daemon import DaemonProcess
+from facts_harness import BRIDGE_FACT
 from servers import rss
 from watcher.ruleset import load_rules
 
@@ -133,15 +134,7 @@ feeds:
   wire: {{url: "{base}/wire.xml"}}
   radio: {{url: "{base}/radio.xml"}}
 facts:
-  bridge:
-    describe: the river bridge
-    values: [open, closed]
-    known: closed
-    signals:
-      - value: closed
-        match: {{all: [bridge], any: ["remains closed", closes], scope: [title], within: sentence}}
-      - value: open
-        match: {{all: [bridge], any: [reopens, reopened], scope: [title], within: sentence}}
+""" + BRIDGE_FACT.replace("{", "{{").replace("}", "}}") + """\
 alerts:
   - name: bridge-changed
     on: {{fact: bridge, event: [change, contradiction]}}

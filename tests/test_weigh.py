@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, UTC
 import pytest
 
 from conftest import write_rules
+from facts_harness import BRIDGE_FACT
 from watcher import balance
 from watcher.facts import observe, weigh
 from watcher.models import FactState, Item, Observation, ObservationState as S, StoredItem
@@ -27,16 +28,7 @@ feeds:
   blog: {{url: "https://blog.example/rss", tags: [blogs]}}
   forum: {{url: "https://forum.example/rss", tags: [blogs]}}
 facts:
-  bridge:
-    describe: the river bridge
-    values: [open, closed]
-    known: closed
-    signals:
-      - value: closed
-        match: {{all: [bridge], any: ["remains closed", "closed"], scope: [title]}}
-      - value: open
-        match: {{all: [bridge], any: [reopens, reopened], scope: [title]}}
-"""
+""" + BRIDGE_FACT.replace("{", "{{").replace("}", "}}")
 
 
 def at(hours: float) -> datetime:
