@@ -29,7 +29,7 @@ EXPECTED = [
     ("known-not-a-value.yaml", "5:12: fact \"aid\": known: \"stallled\" is not one of the values "
                                "(did you mean \"stalled\"?)"),
     ("not-a-mapping.yaml", "1:1: a rule file is a block of sections: settings, feeds, facts, alerts, channels"),
-    ("on-both.yaml", "5:5: alert \"both\": on: `on` needs exactly one of `fact` or `items`"),
+    ("on-both.yaml", "5:5: alert \"both\": on: `on` needs exactly one of `fact`, `facts` or `items`"),
     ("secret-in-file.yaml", "2:9: channel \"team\": the URL mailto://alice:****@mail.example.com/team%40example.com "
                             "contains a secret; keep secrets out of rule files: put the URL in an environment "
                             "variable and write ${VARIABLE} here"),
@@ -59,12 +59,19 @@ EXPECTED = [
                              "(did you mean \"official\"?)"),
     ("unknown-guard.yaml", "8:63: fact \"aid\": signals[0].match.guards[1]: 'rumour' is not allowed here; use one "
                            "of 'question', 'negation', 'modal' or 'opinion'"),
-    ("event-on-items.yaml", "3:5: alert \"drones\": on: `event` only applies to `on: {fact: ...}`"),
+    ("event-on-items.yaml", "3:5: alert \"drones\": on: `event` only applies to `on: {fact: ...}` and "
+                            "`on: {facts: ...}`"),
     ("unknown-section.yaml", "1:1: unknown key \"faccts\" (did you mean \"facts\"?)"),
     ("status-extract.yaml", "7:18: fact \"aid\": signals[0].extract: a status fact takes `value`; `extract` reads "
                             "numbers (kind: number) and text (kind: text)"),
     ("to-not-an-amount.yaml", "5:29: alert \"big\": on.to: \"lots\" is not an amount for fact \"amount\""),
     ("unit-on-status.yaml", "2:3: fact \"aid\": `unit` only applies to kind: number"),
+    ("fact-takes-one.yaml", "6:10: alert \"aid-or-funds\": on.fact: `fact` names one fact; for several write "
+                            "`facts: [a, b]`, for every fact `facts: all`"),
+    ("to-not-a-value-of-every-fact.yaml", "6:43: alert \"passed-or-signed\": on.to: \"signed\" is not one of the "
+                                          "values of fact \"bill\" (did you mean \"signd\"?)"),
+    ("unknown-fact-in-facts.yaml", "6:23: alert \"aid-and-funds\": on.facts[1]: unknown fact \"fundz\" "
+                                   "(did you mean \"funds\"?)"),
 ]
 
 

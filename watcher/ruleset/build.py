@@ -173,25 +173,26 @@ def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
             _problem(ctx, src, ("alerts", row, "notify", j),
                      f'notify: unknown channel "{target}"{suggest(target, known_channels)}', owner)
     on = spec.on
-    if on.fact is not None:
-        fact = facts.get(on.fact)
-        if fact is None and ("fact", on.fact) not in ctx.merged.origins:
-            _problem(ctx, src, ("alerts", row, "on", "fact"),
-                     f'on.fact: unknown fact "{on.fact}"{suggest(on.fact, sorted(facts))}', owner)
+    if on.fact is not None or on.facts is not None:
+        named = _watched_facts(src, row, on.fact, on.facts, ctx, facts, owner)
         to = None
         if on.to is not None:
             to = set()
             for k, value in enumerate(on.to):
-                normal = fact.normalise(value) if fact is not None else value
-                if normal is None:
-                    hint = suggest(value, list(fact.values or ())) if fact is not None else ""
-                    _problem(ctx, src, ("alerts", row, "on", "to", k),
-                             f'on.to: "{value}" is not {_a_value_of(fact)} "{on.fact}"{hint}', owner)
-                else:
-                    to.add(normal)
+                misfits = []
+                for name in named:
+                    fact = facts.get(name)
+                    normal = fact.normalise(value) if fact is not None else value
+                    if normal is None:
+                        misfits.append(fact)
+                    else:
+                        to.add((name, normal))
+                if misfits:
+                    _problem(ctx, src, ("alerts", row, "on", "to", k), f"on.to: {_not_a_value_of(value, misfits)}",
+                             owner)
         rule = c.AlertRule(spec.name, "fact", tuple(spec.notify), spec.severity, spec.title, spec.body,
-                           fact=on.fact, to=frozenset(to) if to is not None else None, events=frozenset(on.event),
-                           **alert_noise(spec))
+                           facts=frozenset(named), to=frozenset(to) if to is not None else None,
+                           events=frozenset(on.event), **alert_noise(spec))
         return rule, None
     selected: set[str] | None = None
     if on.feeds is not None:
@@ -215,10 +216,33 @@ def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
     return rule, ItemRule(spec.name, compile_matcher(on.items), feeds, updates=on.updates)
 
 
-def _a_value_of(fact: c.Fact | None) -> str:
-    if fact is None or fact.kind == "status":
-        return "one of the values of fact"
-    return "an amount for fact" if fact.kind == "number" else "a value of fact"
+def _watched_facts(src: Source, row: int, one: str | None, several: list[str] | str | None, ctx: _Context,
+                   facts: dict[str, c.Fact], owner: str) -> list[str]:
+    """The facts an alert rule watches (``fact: F``, ``facts: [a, b]`` or ``facts: all``); an
+    unknown name is a problem where it is written."""
+    if several == "all":
+        return sorted(facts)
+    names = [one] if one is not None else list(several or [])
+    known = []
+    for k, name in enumerate(names):
+        if name in facts or ("fact", name) in ctx.merged.origins:  # a broken fact is reported once, where it is
+            known.append(name)
+            continue
+        loc, key = (("alerts", row, "on", "fact"), "on.fact") if one is not None else \
+            (("alerts", row, "on", "facts", k), f"on.facts[{k}]")
+        _problem(ctx, src, loc, f'{key}: unknown fact "{name}"{suggest(name, sorted(facts))}', owner)
+    return known
+
+
+def _not_a_value_of(value: str, facts: list[c.Fact]) -> str:
+    """``"X" is not one of the values of fact "F"`` (with "did you mean"), for each fact it does not fit."""
+    parts = []
+    for fact in facts:
+        if fact.kind == "status":
+            parts.append(f'one of the values of fact "{fact.name}"{suggest(value, list(fact.values or ()))}')
+        else:
+            parts.append(f'{"an amount for" if fact.kind == "number" else "a value of"} fact "{fact.name}"')
+    return f'"{value}" is not ' + ", nor ".join(parts)
 
 
 def _first(value: Any, default: Any) -> Any:

@@ -232,14 +232,21 @@ def _listed(value: Any) -> Any:
 FactEvents = Annotated[list[FactEvent], BeforeValidator(_listed, json_schema_input_type=FactEvent | list[FactEvent])]
 
 
+def _one_fact(value: Any) -> Any:
+    if isinstance(value, list):
+        raise ValueError("`fact` names one fact; for several write `facts: [a, b]`, for every fact `facts: all`")
+    return value
+
+
 class AlertOn(Strict):
-    """What fires the alert: a change of a fact, or a new item matching."""
+    """What fires the alert: a change of a fact (or of several), or a new item matching."""
 
     model_config = ConfigDict(extra="forbid", frozen=True,
                               json_schema_extra={"oneOf": [{"required": ["fact"]}, {"required": ["items"]},
-                                                           {"required": ["feed_down"]}]})
+                                                           {"required": ["feed_down"]}, {"required": ["facts"]}]})
 
-    fact: Name | None = Field(None, description="Fire when this fact changes (or on another `event` of it).")
+    fact: Annotated[Name | None, BeforeValidator(_one_fact)] = Field(
+        None, description="Fire when this fact changes (or on another `event` of it).")
     event: FactEvents = Field(
         default_factory=lambda: ["change"],
         description="change: the fact moved; pending: a new value was reported and awaits corroboration; "
@@ -251,17 +258,25 @@ class AlertOn(Strict):
     feed_down: Duration | None = Field(None, description="Fire when a feed has failed for this long, and again "
                                        "when it recovers (with `feeds`: only those feeds or tags).")
     updates: bool = Field(False, description="Also fire when a known item's title or text changes.")
+    facts: list[Name] | Literal["all"] | None = Field(
+        None, description="Fire when any of these facts changes (or on another `event` of it); `all`: every "
+                          "fact. `to` values must be values of every fact named.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AlertOn:
-        if self.feed_down is not None and (self.fact is not None or self.items is not None):
-            raise ValueError("`feed_down` cannot be combined with `fact` or `items`")
-        if self.feed_down is None and (self.fact is None) == (self.items is None):
-            raise ValueError("`on` needs exactly one of `fact` or `items`")
-        if self.to is not None and self.fact is None:
-            raise ValueError("`to` only applies to `on: {fact: ...}`")
-        if self.event != ["change"] and self.fact is None:
-            raise ValueError("`event` only applies to `on: {fact: ...}`")
+        about_facts = self.fact is not None or self.facts is not None
+        if self.fact is not None and self.facts is not None:
+            raise ValueError("`fact` names one fact and `facts` several: write one of them")
+        if self.facts is not None and not self.facts:
+            raise ValueError("`facts` cannot be empty: name the facts, or write `facts: all`")
+        if self.feed_down is not None and (about_facts or self.items is not None):
+            raise ValueError("`feed_down` cannot be combined with `fact`, `facts` or `items`")
+        if self.feed_down is None and about_facts == (self.items is not None):
+            raise ValueError("`on` needs exactly one of `fact`, `facts` or `items`")
+        if self.to is not None and not about_facts:
+            raise ValueError("`to` only applies to `on: {fact: ...}` and `on: {facts: ...}`")
+        if self.event != ["change"] and not about_facts:
+            raise ValueError("`event` only applies to `on: {fact: ...}` and `on: {facts: ...}`")
         if self.feeds is not None and self.items is None and self.feed_down is None:
             raise ValueError("`feeds` only applies to `on: {items: ...}` and `on: {feed_down: ...}`")
         if self.updates and self.items is None:
