@@ -8,7 +8,6 @@ merged names; every pattern is compiled here, once per load.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Mapping
@@ -20,8 +19,10 @@ from . import compiled as c
 from .delivery import alert_noise, channel_options
 from .factrules import compile_fact, settings_feed_lists
 from .matchers import compile_matcher
+from .problems import suggest
 from .schema import AlertSpec, RuleFile, SettingsSpec
 from .secrets import ConfigCheck, UrlCheck, channel, config_channel, feed_secrets
+from .termlists import TermLists
 from .yamlsrc import key_position, locate
 
 
@@ -62,11 +63,11 @@ def merge(sources: list[Source]) -> Merged:
     are found across files."""
     merged = Merged()
     for src in sources:
-        for section in ("feeds", "facts", "channels"):
+        for section, kind in (("feeds", "feed"), ("facts", "fact"), ("channels", "channel"), ("terms", "term list")):
             block = src.data.get(section) or {}
             for name in src.names.get(section, []):
                 if isinstance(name, str):
-                    merged.claim(section[:-1], name, src, key_position(block, name))
+                    merged.claim(kind, name, src, key_position(block, name))
         for i, name in enumerate(src.names.get("alerts", [])):
             if name is not None:
                 merged.claim("alert", name, src, locate(src.data, ("alerts", i, "name")))
@@ -80,11 +81,6 @@ def merge(sources: list[Source]) -> Merged:
     return merged
 
 
-def suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
 @dataclass
 class _Context:
     """What compiling one part needs to know about the rest."""
@@ -93,6 +89,7 @@ class _Context:
     feeds: dict[str, c.Feed]
     tags: dict[str, set[str]]
     problems: list[Problem]
+    lists: TermLists
 
 
 def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: Mapping[str, str],
@@ -131,7 +128,9 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
     for feed in feeds.values():
         for tag in feed.tags:
             tags.setdefault(tag, set()).add(feed.name)
-    ctx = _Context(merged, feeds, tags, problems)
+    lists = TermLists(sources, set(merged.names("term list")))
+    problems += lists.problems
+    ctx = _Context(merged, feeds, tags, problems, lists)
 
     facts: dict[str, c.Fact] = {}
     home = next((s for s in sources if s.model.settings is not None), None)
@@ -142,7 +141,8 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
     for src in sources:
         for name, spec in src.model.facts.items():
             fact, found = compile_fact(src.display, src.data, name, spec,
-                                       settings.corroborate if settings else None, ctx.feeds, ctx.tags, inherited)
+                                       settings.corroborate if settings else None, ctx.feeds, ctx.tags, inherited,
+                                       lists)
             problems += found
             facts[name] = fact
 
@@ -213,7 +213,9 @@ def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
     assert on.items is not None
     rule = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity, spec.title, spec.body,
                        **alert_noise(spec))
-    return rule, ItemRule(spec.name, compile_matcher(on.items), feeds, updates=on.updates)
+    items = ctx.lists.expand(on.items, lambda loc, message: _problem(ctx, src, ("alerts", row, "on", "items", *loc),
+                                                                       message, owner), "on.items.")
+    return rule, ItemRule(spec.name, compile_matcher(items), feeds, updates=on.updates)
 
 
 def _watched_facts(src: Source, row: int, one: str | None, several: list[str] | str | None, ctx: _Context,

@@ -20,6 +20,7 @@ from ..text.quantity import PLACEHOLDERS
 from . import compiled as c
 from .matchers import compile_matcher
 from .schema import Corroboration, FactSpec, Signal
+from .termlists import TermLists
 from .yamlsrc import locate
 
 SIGNAL_GUARDS = frozenset(GUARDS)
@@ -30,9 +31,11 @@ _CAPTURES = {"number": ("{amount}", "{number}"), "text": ("{name}",), "status": 
 
 def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Corroboration | None,
                  feeds: dict[str, c.Feed], tags: dict[str, set[str]],
-                 inherited: Mapping[str, frozenset[str]] | None = None) -> tuple[c.Fact, list[Problem]]:
+                 inherited: Mapping[str, frozenset[str]] | None = None,
+                 term_lists: TermLists | None = None) -> tuple[c.Fact, list[Problem]]:
     """Compile one fact. ``default`` is ``settings.corroborate``; ``inherited`` its feed lists
-    (``FEED_LISTS``) as feed names, checked once where they are written (``settings_feed_lists``)."""
+    (``FEED_LISTS``) as feed names, checked once where they are written (``settings_feed_lists``);
+    ``term_lists`` the named term lists its signals may use."""
     owner = f'fact "{name}"'
     inherited = inherited or {}
     problems: list[Problem] = []
@@ -61,10 +64,12 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
         own = spec.corroborate is not None and (key == "trusted" or key in spec.corroborate.model_fields_set)
         lists[key] = (frozenset(_feeds(getattr(spec.corroborate, key), feeds, tags, problem, ("corroborate", key)))
                       if own else inherited.get(key, frozenset()))
-    for feed, keys in sorted(_overlaps(lists).items()):
-        problem(("corroborate",), f"corroborate: feed \"{feed}\" is in both {' and '.join(keys)}")
+    _overlaps(lists, problem)
     signals = []
     for i, sig in enumerate(spec.signals):
+        if sig.match is not None and term_lists is not None:
+            sig = sig.model_copy(update={"match": term_lists.expand(
+                sig.match, lambda loc, msg, i=i: problem(("signals", i, "match", *loc), msg), f"signals[{i}].match.")})
         signal = _signal(i, sig, probe, lambda loc, msg, i=i: problem(("signals", i, *loc), msg))
         if signal is not None and sig.feeds is not None:
             chosen = _feeds(sig.feeds, feeds, tags, problem, ("signals", i, "feeds"))
@@ -90,18 +95,20 @@ def settings_feed_lists(display: str, data: Any, default: Corroboration | None, 
 
     lists = {key: frozenset(_feeds(getattr(default, key), feeds, tags, problem, ("corroborate", key)))
              for key in FEED_LISTS} if default is not None else {}
-    for feed, keys in sorted(_overlaps(lists).items()):
-        problem(("corroborate",), f"corroborate: feed \"{feed}\" is in both {' and '.join(keys)}")
+    _overlaps(lists, problem)
     return lists, problems
 
 
-def _overlaps(lists: Mapping[str, frozenset[str]]) -> dict[str, list[str]]:
-    """Feeds in more than one of the lists (trusted and ignored at once cannot both hold)."""
+def _overlaps(lists: Mapping[str, frozenset[str]], problem: Any) -> None:
+    """A feed in more than one of the lists is a problem: trusted and ignored cannot both hold."""
     found: dict[str, list[str]] = {}
     for key in FEED_LISTS:
         for feed in lists.get(key, ()):
             found.setdefault(feed, []).append(key)
-    return {feed: keys for feed, keys in found.items() if len(keys) > 1}
+    for feed, keys in sorted(found.items()):
+        if len(keys) > 1:
+            problem(("corroborate",), f'corroborate: feed "{feed}" is in {" and in ".join(keys)}; a feed is '
+                                      "trusted, ignored or confirm-only, not two of these")
 
 
 def _not_a_value(fact: c.Fact, value: str) -> str:

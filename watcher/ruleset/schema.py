@@ -17,13 +17,12 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_
 
 from ..templates import check_template
 from ..timefmt import parse_duration
-from .terms import MatchSpec, Scope, Strict, Term, TermValue
+from .terms import NAME_PATTERN, MatchSpec, Name, Scope, Strict, Term, TermList, TermsRef, TermValue
 
-__all__ = ["AlertOn", "AlertSpec", "ChannelSpec", "Corroboration", "FactSpec", "FeedSpec", "MatchSpec", "Regression",
-           "RuleFile", "Scope", "SettingsSpec", "Signal", "Strict", "Term", "TermValue"]
+__all__ = ["NAME_PATTERN", "AlertOn", "AlertSpec", "ChannelSpec", "Corroboration", "FactSpec", "FeedSpec", "MatchSpec",
+           "Name", "Regression", "RuleFile", "Scope", "SettingsSpec", "Signal", "Strict", "Term", "TermList",
+           "TermsRef", "TermValue"]
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 Severity = Literal["info", "warning", "critical"]
 
 
@@ -424,6 +423,10 @@ class RuleFile(Strict):
     facts: dict[Name, FactSpec] = Field(default_factory=dict)
     alerts: list[AlertSpec] = Field(default_factory=list)
     channels: dict[Name, ChannelValue] = Field(default_factory=dict)
+    terms: dict[Name, Annotated[TermList, Field(min_length=1)]] = Field(
+        default_factory=dict, description="Named lists of terms, shared by every rule file: any list of terms "
+                                          "(all, any, none, or another named list) takes {terms: NAME} to splice "
+                                          "one in its place.")
 
 
 def json_schema() -> dict[str, Any]:

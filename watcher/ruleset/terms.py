@@ -10,13 +10,16 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, BaseModel, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, BaseModel, Discriminator, Field, Tag, field_validator, \
+    model_validator
 
 from ..models import ITEM_FIELDS
 from ..text import redos
 from ..text.guards import GUARDS
 from ..text.quantity import PLACEHOLDERS
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 Scope = Literal["title", "summary", "content", "link", "author", "categories", "feed"]
 assert set(Scope.__args__) == set(ITEM_FIELDS)  # type: ignore[attr-defined]
 
@@ -91,6 +94,26 @@ def _term(value: Any) -> Any:
 
 
 TermValue = Annotated[Term, BeforeValidator(_term, json_schema_input_type=str | Term)]
+
+
+class TermsRef(Strict):
+    """``{terms: NAME}`` in a list of terms: the named list of the `terms:` section, spliced in
+    its place (named lists are shared by every rule file; a list may use another)."""
+
+    terms: Name = Field(description="The name of a list under the top-level `terms:` section.")
+
+
+def _term_or_list(value: Any) -> str:
+    """Which form an entry of a list of terms takes: a reference to a named list, or a term."""
+    if isinstance(value, TermsRef) or (isinstance(value, dict) and "terms" in value):
+        return "TermsRef"
+    return "Term"
+
+
+# an entry of a list of terms (`all`, `any`, `none`, a named list): a term, or {terms: NAME}
+TermItem = Annotated[Annotated[TermValue, Tag("Term")] | Annotated[TermsRef, Tag("TermsRef")],
+                     Discriminator(_term_or_list)]
+TermList = list[TermItem]
 Guard = Literal["question", "negation", "modal", "opinion"]
 
 
@@ -109,9 +132,12 @@ Guards = Annotated[list[Guard] | None, BeforeValidator(_all_guards,
 class MatchSpec(Strict):
     """Which items match: ``all`` terms, at least one of ``any``, and none of ``none``."""
 
-    all: list[TermValue] = Field(default_factory=list, description="Every one of these terms must appear.")
-    any: list[TermValue] = Field(default_factory=list, description="At least one of these terms must appear.")
-    none: list[TermValue] = Field(default_factory=list, description="The item does not match if any of these appears.")
+    all: TermList = Field(default_factory=list, description="Every one of these terms must appear "
+                                                            "({terms: NAME} splices in a named list).")
+    any: TermList = Field(default_factory=list, description="At least one of these terms must appear "
+                                                            "({terms: NAME} splices in a named list).")
+    none: TermList = Field(default_factory=list, description="The item does not match if any of these appears "
+                                                             "({terms: NAME} splices in a named list).")
     scope: list[Scope] = Field(default_factory=lambda: ["title", "summary", "content"],
                                description="Which fields of the item to look in.")
     within: Literal["field", "sentence", "clause"] = Field(
