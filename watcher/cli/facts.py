@@ -123,9 +123,9 @@ def _echo_fact(fact: dict[str, Any]) -> None:
     if fact["since"] is None:
         click.echo(f"{fact['name']}: {fact['shown']}  (known in the rule file; the ledger records it "
                    f"when the daemon or `watcher check` starts)")
-        return
-    how = f"{fact['source']}" + (f", {fact['sources']} independent sources" if fact["sources"] > 1 else "")
-    click.echo(f"{fact['name']}: {fact['shown']}  (since {_when(fact['since'])}, {how})")
+    else:
+        how = f"{fact['source']}" + (f", {fact['sources']} independent sources" if fact["sources"] > 1 else "")
+        click.echo(f"{fact['name']}: {fact['shown']}  (since {_when(fact['since'])}, {how})")
     if fact["corroborate"] is not None:
         click.echo(f"    needs {fact['corroborate']['words']}")
     for ev in fact["evidence"]:

@@ -81,7 +81,11 @@ def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | No
             limit: int, verbose: bool, as_json: bool) -> None:
     """Show which alert rules and fact signals an item fires, which not, and why: the text
     spans each term found, the spans a guard refused (a question, a negation, a prediction,
-    opinion) and the cue that refused them, and what a signal's value would mean for the fact.
+    opinion) and the cue that refused them, and what a signal's value would mean for the fact:
+    old news, a confirmation, or a change, and then, with the reports in the ledger's window,
+    whether it moves the fact or what it waits for (more independent sources, the end of a
+    contradiction, named with its sides, or an operator) and until when. A report published
+    longer ago than the window is too old to count; a feed in corroborate.ignore never counts.
 
     ITEM is a stored item's id (see `watcher alerts`, `watcher facts history`), a feed file, or
     a feed URL. For a stored item the ledger's use of it is shown too.
