@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .corroboration import independent
+from .corroboration import independent, source_keys
 from .models import Observation, ObservationState as S
 from .ruleset.compiled import Fact
 from .timefmt import format_duration, iso
@@ -81,7 +81,7 @@ class Balance:
     since: datetime | None                 # since when the fact has its current value (None: unknown)
     claims: dict[str, list[Observation]]   # value key -> its reports, oldest first; no old news
     roles: dict[str, str]                  # value key -> confirms, forward, backwards or claim
-    _counted: dict[tuple[str, str], int] = field(default_factory=dict, compare=False, repr=False)
+    _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def current_key(self) -> str:
@@ -95,11 +95,13 @@ class Balance:
     def first(self, key: str) -> datetime | None:
         """When a value was first reported, its restatements aside; the current value no later
         than when the fact took it."""
-        group = self.claims.get(key, [])
-        times = [o.reported_at for o in group if not self.restates(o, key)] or [o.reported_at for o in group]
-        if key == self.current_key and self.since is not None:
-            times.append(self.since)
-        return min(times, default=None)
+        if ("first", key) not in self._memo:
+            group = self.claims.get(key, [])
+            times = [o.reported_at for o in group if not self.restates(o, key)] or [o.reported_at for o in group]
+            if key == self.current_key and self.since is not None:
+                times.append(self.since)
+            self._memo[("first", key)] = min(times, default=None)
+        return self._memo[("first", key)]
 
     def counting(self, key: str) -> list[Observation]:
         """The reports of a value that count: all of them once a feed that counts reported it,
@@ -111,22 +113,35 @@ class Balance:
         """The reports of ``other`` that count against ``key``: its restatements only when they
         were reported at or after ``key``'s first report (see the module docstring), and none
         while only ``confirm_only`` feeds are left."""
-        first = self.first(key)
-        kept = [o for o in self.claims[other]
-                if first is None or not self.restates(o, other) or o.reported_at >= first]
-        return kept if any(counts(self.fact, o) for o in kept) else []
+        if ("against", key, other) not in self._memo:
+            first = self.first(key)
+            kept = [o for o in self.claims[other]
+                    if first is None or not self.restates(o, other) or o.reported_at >= first]
+            self._memo[("against", key, other)] = kept if any(counts(self.fact, o) for o in kept) else []
+        return self._memo[("against", key, other)]
+
+    def sources(self, reports: list[Observation]) -> int:
+        """How many independent sources ``reports`` are (``corroboration.independent``)."""
+        return len(independent(reports, keys=self._keys))
+
+    def _keys(self, observation: Observation) -> frozenset[str]:
+        if ("keys", id(observation)) not in self._memo:  # (the reports live as long as the balance)
+            self._memo[("keys", id(observation))] = source_keys(observation)
+        return self._memo[("keys", id(observation))]
 
     def count(self, key: str, other: str) -> int:
         """Independent sources of ``other`` against ``key``."""
-        if (key, other) not in self._counted:
-            self._counted[(key, other)] = len(independent(self.against(key, other)))
-        return self._counted[(key, other)]
+        if ("count", key, other) not in self._memo:
+            self._memo[("count", key, other)] = self.sources(self.against(key, other))
+        return self._memo[("count", key, other)]
 
     def support(self, key: str) -> int:
         """Independent sources for a value: against the current value for any other value (old
         restatements of it do not make a change), all that count for the current one."""
         if key == self.current_key:
-            return len(independent(self.counting(key)))
+            if ("support", key) not in self._memo:
+                self._memo[("support", key)] = self.sources(self.counting(key))
+            return self._memo[("support", key)]
         return self.count(self.current_key, key)
 
     def rivals(self, key: str) -> dict[str, int]:

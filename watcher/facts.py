@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING
 from collections.abc import Iterable, Mapping, Sequence
 
 from .balance import Balance, conflict, counts, expires, role, weigh_claims
-from .corroboration import independent
 from .models import Evidence, FactChange, FactNotice, FactState, Observation, ObservationState as S, StoredItem, \
     Verdict
 from .ruleset.compiled import Fact, Signal
@@ -204,12 +203,13 @@ def _notices(balance: Balance, state: FactState, live: list[Observation], now: d
                 continue
             mine, theirs = balance.against(j, k), balance.against(k, j)
             if mine and theirs:
-                sides.setdefault(k, [])
-                sides[k] += [o for o in mine if o not in sides[k]]
+                side = sides.setdefault(k, [])
+                held = {id(o) for o in side}
+                side += [o for o in mine if id(o) not in held]
     # what a notice shows of each value: the reports that count (against the other side, or for a change)
     groups = {k: sorted(sides[k], key=lambda o: (o.seen_at, o.id or 0)) if k in sides
               else balance.against(balance.current_key, k) or claims[k] for k in claims}
-    shown = {k: len(independent(group)) if k in sides else balance.support(k) for k, group in groups.items()}
+    shown = {k: balance.sources(group) if k in sides else balance.support(k) for k, group in groups.items()}
 
     def values(keys: Iterable[str]) -> tuple[tuple[str, int], ...]:
         ordered = sorted(keys, key=lambda k: (-shown[k], groups[k][0].seen_at, groups[k][0].id or 0))
