@@ -26,10 +26,13 @@ def facts(db: Database, ruleset: Ruleset | None, now: datetime) -> list[dict[str
     board = []
     for row in ledger.fact_rows(db):
         spec = ruleset.facts.get(row["name"]) if ruleset else None
-        waiting = _waiting(spec, row["value"], parse_iso(row["since_at"]), [o for o in live if o.fact == row["name"]],
-                           now) if spec else \
-            [{**_plain(p), "waits_for": "unknown: the fact is not in the rules", "waits_until": None}
-             for p in pending.get(row["name"], [])]
+        if spec is not None:
+            waiting = _waiting(spec, row["value"], parse_iso(row["since_at"]),
+                               [o for o in live if o.fact == row["name"]], now)
+        else:  # what a report waits for depends on the fact's rules
+            why = "the fact is not in the rules" if ruleset else "no rules are loaded"
+            waiting = [{**_plain(p), "waits_for": f"unknown: {why}", "waits_until": None}
+                       for p in pending.get(row["name"], [])]
         board.append({
             "name": row["name"], "value": spec.display(row["value"]) if spec else row["value"],
             "raw_value": row["value"], "since": row["since_at"], "source": row["source"],
