@@ -20,9 +20,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
-from watcher.facts import observe
+from watcher.facts import observe, weigh
 from watcher.match import match_items
-from watcher.models import Item, StoredItem
+from watcher.models import FactState, Item, Observation, ObservationState, StoredItem
 from watcher.pipeline import _update_facts
 from watcher.ruleset import load_rules
 from watcher.store import feeds, items, ledger, open_database
@@ -110,6 +110,24 @@ def _fact_step(ruleset, stored: list[StoredItem], polls: int) -> float:
     return statistics.median(runs)
 
 
+def _crowded_weigh(ruleset, reports: int, reps: int) -> float:
+    """Median seconds of weighing one fact whose window holds ``reports`` reports of its three
+    values from seven feeds (restatements of the current value among them): the fact step's worst
+    case, a story every outlet is covering at once."""
+    fact = ruleset.facts["us-ukraine-funds"]
+    values = [fact.known, *(v for v in fact.values or () if v != fact.known)][:3]
+    live = []
+    for i in range(reports):
+        value = values[i % len(values)]
+        item = Item(key=f"k{i}", title=f"report {i}", link=None, summary="", content_hash=f"h{i}", story=f"s{i}",
+                    published_at=T0 + timedelta(minutes=i))
+        state = ObservationState.CONFIRMED if value == fact.known else ObservationState.PENDING
+        live.append(Observation(fact.name, value, StoredItem(i, f"feed{i % 7}", item, T0 + timedelta(minutes=i)),
+                                (), 0, id=i + 1, state=state))
+    known = FactState(fact.name, fact.known, T0 - timedelta(days=1), "rules")
+    return _time(lambda: weigh(fact, known, live, [], T0 + timedelta(hours=3)), reps)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=5000)
@@ -129,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     hot_bare = _time(lambda: observe(plain, hot), args.reps) / len(hot)
     worst = _time(lambda: observe(ruleset.facts, hostile), max(1, args.reps // 2)) / len(hostile)
     step = _fact_step(ruleset, news, polls=50)
+    crowded = _crowded_weigh(ruleset, 60, args.reps)
 
     print(f"bundled rules: {signals} fact signals, {len(ruleset.item_rules)} item rules; {len(news)} generated "
           f"items (5% carry a report, a question, a denial, an argument...), median of {args.reps}")
@@ -139,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  item rules                        : {rules * 1e6:8.1f} us/item")
     print(f"  signals on hostile 20,000-char text: {worst * 1e3:8.2f} ms/item  (x{worst / guarded:.0f} ordinary news)")
     print(f"  fact step per poll of {len(news) // 50} items   : {step * 1e3:8.2f} ms (observe, weigh, store)")
+    print(f"  weigh one fact, 60 reports in window: {crowded * 1e3:8.2f} ms (three values, seven feeds)")
     return 0
 
 

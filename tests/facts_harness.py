@@ -15,6 +15,19 @@ from watcher.store import feeds, items, ledger, observations, open_database
 
 T0 = datetime(2024, 4, 20, 12, 0, tzinfo=UTC)
 
+# the bridge story's fact (under `facts:`): a 30-hour-old "remains closed", then "reopens"
+BRIDGE_FACT = """\
+  bridge:
+    describe: the river bridge
+    values: [open, closed]
+    known: closed
+    signals:
+      - value: closed
+        match: {all: [bridge], any: ["remains closed", closes], scope: [title], within: sentence}
+      - value: open
+        match: {all: [bridge], any: [reopens, reopened], scope: [title], within: sentence}
+"""
+
 
 def hours(n: float) -> datetime:
     return T0 + timedelta(hours=n)

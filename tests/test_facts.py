@@ -353,22 +353,23 @@ feeds:
 facts:
   funds:
     describe: existing US funds for Ukraine
-    values: [available, depleted]
+    values: [available, frozen, depleted]
     known: available
     signals:
-      - value: available
-        match: {all: [funds], any: ["still available"], scope: [title]}
+      - value: frozen
+        match: {all: [funds], any: [frozen], scope: [title]}
       - value: depleted
         match: {all: [funds], any: [depleted], scope: [title]}
 """
 
 
 def test_a_report_leaving_its_window_is_weighed_at_the_next_poll_without_news(tmp_path):
-    """A trusted report is held back while an equal report says the opposite; when that one leaves
-    its window the balance tips, and the next poll (bringing nothing about the fact) applies it.
-    In between, polls do not read the fact's reports again: its verdict cannot have changed."""
+    """A trusted report is held back while an equal report says something else; when that one
+    leaves its window the balance tips, and the next poll (bringing nothing about the fact)
+    applies it. In between, polls do not read the fact's reports again: its verdict cannot have
+    changed."""
     ledger_ = Ledger(tmp_path / "rules", TIPPING)
-    ledger_.poll("npr", "Ukraine funds still available, officials say", hours(0))
+    ledger_.poll("npr", "Ukraine funds frozen, officials say", hours(0))
     ledger_.poll("ap", "Ukraine funds depleted, Pentagon says", hours(1))
     assert ledger_.value("funds") == "available"
     assert ("depleted", "pending") in ledger_.states("funds")
@@ -386,3 +387,33 @@ def test_a_report_leaving_its_window_is_weighed_at_the_next_poll_without_news(tm
     ledger_.poll("bbc", "Drones hit Odesa", hours(24.5))
     assert ledger_.value("funds") == "depleted" and ledger_.moves("funds") == [("available", "depleted")]
     assert due(hours(24.6)) == set()
+
+
+def test_one_alert_rule_watches_several_facts_or_all_of_them(tmp_path):
+    from watcher.alerts import build_alerts
+
+    rules = AID + """\
+alerts:
+  - name: both
+    on: {facts: [aid, funds], event: [change, pending]}
+  - name: every-fact
+    on: {facts: all, event: contradiction}
+  - name: replenished-only
+    on: {facts: [funds], to: [replenished]}
+"""
+    ledger = Ledger(tmp_path / "rules", rules)
+    assert {name: sorted(rule.facts) for name, rule in ledger.rules.alerts.items()} == {
+        "both": ["aid", "funds"], "every-fact": ["aid", "funds"], "replenished-only": ["funds"]}
+
+    def fired(step):
+        return sorted((d.rule, d.fact) for d in build_alerts(ledger.rules, [], step.changes, notices=step.notices))
+
+    assert fired(ledger.poll("ap", SENATE, hours(0))) == [("both", "aid")]                      # pending
+    assert fired(ledger.poll("reuters", "Senate approves Ukraine aid", hours(1))) == [("both", "aid")]  # change
+    assert fired(ledger.poll("ap", "Ukraine funds depleted", hours(2))) == [("both", "funds")]
+    assert fired(ledger.poll("npr", "Ukraine funds depleted, Pentagon says", hours(3))) == [("both", "funds")]
+    assert fired(ledger.poll("bbc", "Ukraine funds replenished", hours(4))) == [("both", "funds"),
+                                                                                 ("every-fact", "funds")]
+    # the reports of depleted leave the window: replenished wins, and `to:` lets this one through
+    assert fired(ledger.poll("ap", "Ukraine funds replenished after vote", hours(27.5))) == [
+        ("both", "funds"), ("replenished-only", "funds")]

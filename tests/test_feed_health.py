@@ -59,7 +59,7 @@ def test_feed_down_rules_load_with_tags_and_reject_mixtures(rules_dir):
     with pytest.raises(RuleError) as problems:
         load_rules(rules_dir)
     text = str(problems.value)
-    assert 'alert "mixed": on: `feed_down` cannot be combined with `fact` or `items`' in text
+    assert 'alert "mixed": on: `feed_down` cannot be combined with `fact`, `facts` or `items`' in text
     assert 'alert "nowhere": on.feeds: no feed or feed tag is called "nosuch"' in text
 
 

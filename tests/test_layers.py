@@ -24,7 +24,7 @@ HOMES = {
 # pure stages: no I/O modules, no orchestration
 PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "fastparse", "models", "errors", "timefmt",
         "templates", "noise"}
-PURE |= {"text", "corroboration", "explain"}
+PURE |= {"text", "corroboration", "explain", "balance"}
 PURE.add("matchindex")
 IO_AND_UP = {"fetch", "store", "deliver", "dispatch", "pipeline", "scheduler", "app", "cli", "parsepool"}
 IO_AND_UP |= {"backtest", "lifeline"}

@@ -13,6 +13,7 @@ from conftest import ROOT, run_cli, write_rules
 from inprocess import LogLines, Running, settings
 from watcher.deliver import check_url
 from watcher.errors import RuleError
+from watcher.models import Item
 from watcher.ruleset import load_rules
 
 FIXTURES = Path(__file__).parent / "data" / "rules-errors"
@@ -30,8 +31,9 @@ EXPECTED = [
     ("empty-match.yaml", "3:10: alert \"drones\": on.items: a match needs at least one term under `all` or `any`"),
     ("known-not-a-value.yaml", "5:12: fact \"aid\": known: \"stallled\" is not one of the values "
                                "(did you mean \"stalled\"?)"),
-    ("not-a-mapping.yaml", "1:1: a rule file is a block of sections: settings, feeds, facts, alerts, channels"),
-    ("on-both.yaml", "5:5: alert \"both\": on: `on` needs exactly one of `fact` or `items`"),
+    ("not-a-mapping.yaml", "1:1: a rule file is a block of sections: settings, feeds, facts, alerts, channels, "
+                           "terms"),
+    ("on-both.yaml", "5:5: alert \"both\": on: `on` needs exactly one of `fact`, `facts` or `items`"),
     ("secret-in-file.yaml", "2:9: channel \"team\": the URL mailto://alice:****@mail.example.com/team%40example.com "
                             "contains a secret; keep secrets out of rule files: put the URL in an environment "
                             "variable and write ${VARIABLE} here"),
@@ -62,7 +64,8 @@ EXPECTED = [
                              "(did you mean \"official\"?)"),
     ("unknown-guard.yaml", "8:63: fact \"aid\": signals[0].match.guards[1]: 'rumour' is not allowed here; use one "
                            "of 'question', 'negation', 'modal' or 'opinion'"),
-    ("event-on-items.yaml", "3:5: alert \"drones\": on: `event` only applies to `on: {fact: ...}`"),
+    ("event-on-items.yaml", "3:5: alert \"drones\": on: `event` only applies to `on: {fact: ...}` and "
+                            "`on: {facts: ...}`"),
     ("unknown-section.yaml", "1:1: unknown key \"faccts\" (did you mean \"facts\"?)"),
     ("status-extract.yaml", "7:18: fact \"aid\": signals[0].extract: a status fact takes `value`; `extract` reads "
                             "numbers (kind: number) and text (kind: text)"),
@@ -99,6 +102,20 @@ EXPECTED = [
     ("known-not-a-range.yaml", "6:12: fact \"fed-target\": known: \"4.5%\" is one number, and this fact holds a "
                                "range (its signals take both ends of {range}): write it like 4.25%-4.5%, 4.25 to 4.5 "
                                "percent or 4.25..4.5"),
+    ("fact-takes-one.yaml", "6:10: alert \"aid-or-funds\": on.fact: `fact` names one fact; for several write "
+                            "`facts: [a, b]`, for every fact `facts: all`"),
+    ("to-not-a-value-of-every-fact.yaml", "6:43: alert \"passed-or-signed\": on.to: \"signed\" is not one of the "
+                                          "values of fact \"bill\" (did you mean \"signd\"?)"),
+    ("unknown-fact-in-facts.yaml", "6:23: alert \"aid-and-funds\": on.facts[1]: unknown fact \"fundz\" "
+                                   "(did you mean \"funds\"?)"),
+    ("unknown-term-list.yaml", "5:32: alert \"bridge-news\": on.items.all[0]: no term list is called "
+                               "\"bridge-word\" (did you mean \"bridge-words\"?)"),
+    ("term-lists-in-a-circle.yaml", "3:30: term list \"shut-words\": [1]: the term lists use each other in a "
+                                    "circle: closed-words -> shut-words -> closed-words"),
+    ("feed-trusted-and-ignored.yaml", "8:5: fact \"bridge\": corroborate: feed \"city\" is in trusted and in "
+                                      "ignore; a feed is trusted, ignored or confirm-only, not two of these"),
+    ("unknown-ignored-feed.yaml", "2:38: settings.corroborate.ignore: no feed or feed tag is called \"blgo\" "
+                                  "(did you mean \"blog\"?)"),
 ]
 
 
@@ -194,6 +211,106 @@ def test_one_broken_block_hides_nothing_else_in_its_file(rules_dir):
     ]
 
 
+def test_named_term_lists_are_spliced_in_place_and_shared_by_every_file(rules_dir):
+    write_rules(rules_dir, """\
+        terms:
+          bridge-words: [bridge, crossing]
+          shut-words: ["remains closed", {terms: closing-words}, {regex: "\\\\bshut\\\\b", case_sensitive: true}]
+        """, "terms.yaml")
+    write_rules(rules_dir, """\
+        terms:
+          closing-words: [closes, "closed to traffic"]
+        facts:
+          bridge:
+            describe: the river bridge
+            values: [open, closed]
+            known: open
+            signals:
+              - value: closed
+                match: {all: [river, {terms: bridge-words}], any: [{terms: shut-words}], scope: [title]}
+        alerts:
+          - name: bridge-news
+            on: {items: {any: [{terms: bridge-words}, ferry], none: [{terms: closing-words}]}}
+        """, "bridge.yaml")
+    ruleset = load_rules(rules_dir, environ={})
+    signal = ruleset.facts["bridge"].signals[0].matcher
+    assert [t.source for t in signal.all] == ["river", "bridge", "crossing"]
+    assert [t.source for t in signal.any] == ["remains closed", "closes", "closed to traffic", "\\bshut\\b"]
+    # spliced into `all`, every term of the list must be there; into `any`, one of them
+    assert signal.match(Item(key="k", title="River bridge crossing shut after the storm", link=None, summary=""))
+    assert not signal.match(Item(key="k", title="River crossing shut after the storm", link=None, summary=""))
+    assert not signal.match(Item(key="k", title="River bridge crossing Shut after the storm", link=None,
+                                 summary=""))
+    (rule,) = ruleset.item_rules
+    assert [t.source for t in rule.matcher.any] == ["bridge", "crossing", "ferry"]
+    assert [t.source for t in rule.matcher.none] == ["closes", "closed to traffic"]
+
+
+def test_a_term_list_defined_in_two_files_names_both_places(rules_dir):
+    write_rules(rules_dir, "terms:\n  bridge-words: [bridge]\n", "a.yaml")
+    write_rules(rules_dir, "\nterms:\n  bridge-words: [crossing]\n", "b.yaml")
+    with pytest.raises(RuleError) as caught:
+        load_rules(rules_dir, environ={})
+    (problem,) = caught.value.problems
+    assert str(problem) == (f'{rules_dir / "b.yaml"}:3:3: term list "bridge-words": already defined at '
+                            f'{rules_dir / "a.yaml"}:2:3')
+
+
+def test_a_broken_term_list_is_reported_once_where_it_is_defined(rules_dir):
+    write_rules(rules_dir, """\
+        terms:
+          broken: ["(unclosed"]
+          user: [x, {terms: broken}]
+        alerts:
+          - name: a
+            on: {items: {any: [{terms: broken}, {terms: user}]}}
+        """)
+    with pytest.raises(RuleError) as caught:
+        load_rules(rules_dir, environ={})
+    assert [(p.line, p.where) for p in caught.value.problems] == [(2, 'term list "broken"')]
+
+
+def test_yaml_anchors_repeat_a_block_within_one_file(rules_dir):
+    write_rules(rules_dir, """\
+        facts:
+          bridge:
+            describe: the river bridge
+            values: [open, closed]
+            known: open
+            signals:
+              - value: closed
+                match: &bridge {all: [bridge], any: [closes], scope: [title], within: sentence}
+              - value: open
+                match: {<<: *bridge, any: [reopens]}
+        alerts:
+          - name: bridge-news
+            on: {items: *bridge}
+        """)
+    ruleset = load_rules(rules_dir, environ={})
+    closed, reopened = ruleset.facts["bridge"].signals
+    assert [t.source for t in reopened.matcher.all] == ["bridge"] and reopened.matcher.within == "sentence"
+    assert [t.source for t in reopened.matcher.any] == ["reopens"]
+    assert ruleset.item_rules[0].matcher.any == closed.matcher.any
+
+
+def test_a_facts_own_corroborate_keeps_the_settings_feed_lists_unless_it_lists_its_own(rules_dir):
+    write_rules(rules_dir, """\
+        settings:
+          corroborate: {sources: 2, ignore: [rumours], confirm_only: [aggregator]}
+        feeds:
+          blog: {url: "https://blog.example/rss", tags: [rumours]}
+          aggregator: {url: "https://agg.example/rss"}
+        facts:
+          plain: {describe: a, known: x}
+          stricter: {describe: b, known: x, corroborate: {sources: 3}}
+          own: {describe: c, known: x, corroborate: {sources: 1, ignore: [], confirm_only: [blog]}}
+        """)
+    facts = load_rules(rules_dir, environ={}).facts
+    assert [(f.corroborate.sources, sorted(f.corroborate.ignore), sorted(f.corroborate.confirm_only))
+            for f in facts.values()] == [(2, ["blog"], ["aggregator"]), (3, ["blog"], ["aggregator"]),
+                                         (1, [], ["blog"])]
+
+
 def test_the_committed_json_schema_is_the_generated_one():
     from watcher.ruleset.schema import json_schema
 
@@ -219,7 +336,10 @@ def test_the_json_schema_refuses_what_the_loader_refuses():
     for wrong in ({"feeds": {"wire": {"url": "https://x.example/", "intervall": "5m"}}},
                   {"facts": {"n": {"describe": "n", "known": "1", "signals": [{"value": "2", "extract": "{number}"}]}}},
                   {"alerts": [{"name": "a", "on": {"fact": "n", "items": {"all": ["x"]}}}]},
-                  {"alerts": [{"name": "a", "on": {"items": {"all": [{"words": "x", "regex": "y"}]}}}]}):
+                  {"alerts": [{"name": "a", "on": {"items": {"all": [{"words": "x", "regex": "y"}]}}}]},
+                  {"alerts": [{"name": "a", "on": {"fact": "n", "facts": ["m"]}}]},
+                  {"alerts": [{"name": "a", "on": {"items": {"all": [{"terms": "x", "words": "y"}]}}}]},
+                  {"terms": {"empty": []}}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(wrong, schema)
 

@@ -28,7 +28,7 @@ KEYS = ["settings", "feeds", "facts", "alerts", "channels", "url", "interval", "
         "values", "ordered", "kind", "unit", "signals", "value", "extract", "match", "all", "any", "none",
         "scope", "within", "guards", "corroborate", "sources", "trusted", "regression", "backwards", "name",
         "on", "fact", "event", "to", "items", "notify", "severity", "title", "body", "words", "regex",
-        "case_sensitive", "wire", "aid", "team"]
+        "case_sensitive", "wire", "aid", "team", "terms", "facts", "ignore", "confirm_only"]
 WORDS = ["status", "number", "text", "title", "sentence", "clause", "all", "operator", "question", "senate",
          "https://x.example/rss", "5m", "24h", "{amount} in aid", "(", ".*", "(a+)+", "${UNSET}", "console",
          "change", "contradiction", "info"]
@@ -69,6 +69,18 @@ def _check(text: str) -> None:
 @given(documents)
 def test_any_yaml_document_loads_or_reports_located_problems(data):
     _check(_dump({"facts": data} if isinstance(data, list) else data))
+
+
+_lists = st.sampled_from(["a", "b", "c", "d"])
+_entries = st.one_of(st.sampled_from(["x", "(", "y z", 5]), _lists.map(lambda name: {"terms": name}))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_lists, st.lists(_entries, max_size=4), max_size=4), st.lists(_entries, min_size=1, max_size=3))
+def test_term_lists_using_each_other_in_any_shape_load_or_report_located_problems(lists, used):
+    """Named lists that use each other (in circles, through unknown or broken lists) never crash
+    the loader and never stall it."""
+    _check(_dump({"terms": lists, "alerts": [{"name": "x", "on": {"items": {"any": used}}}]}))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -4,11 +4,15 @@ server: the fact history afterwards is exactly the expected sequence, with its p
 from __future__ import annotations
 
 import json
-from datetime import datetime, UTC
+import signal
+import sqlite3
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
 from conftest import rfc822, run_cli, write_rules
+from daemon import DaemonProcess
+from facts_harness import BRIDGE_FACT
 from servers import rss
 from watcher.ruleset import load_rules
 
@@ -184,3 +188,86 @@ def test_the_subject_in_the_headline_and_the_value_in_the_summary(tmp_path, feed
                                  "3.25 percent.")
     assert [(s["field"], s["start"], s["end"], s["text"]) for s in evidence["spans"]] == [
         ("title", 0, 12, "Central bank"), ("summary", 4, 12, "key rate"), ("summary", 36, 48, "3.25 percent")]
+
+
+BRIDGE = """\
+settings:
+  corroborate: {{sources: 1, within: {within}}}
+feeds:
+  city: {{url: "{base}/city.xml"}}
+  wire: {{url: "{base}/wire.xml"}}
+  radio: {{url: "{base}/radio.xml"}}
+facts:
+""" + BRIDGE_FACT.replace("{", "{{").replace("}", "}}") + """\
+alerts:
+  - name: bridge-changed
+    on: {{fact: bridge, event: [change, contradiction]}}
+    notify: [team]
+channels:
+  team: ${{TEAM_URL}}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("within", ["24h", "48h"])
+def test_an_old_backlog_headline_does_not_hold_the_news_that_follows_it(tmp_path, feed_server, receiver, within):
+    """A feed's first poll brings a 30-hour-old "bridge remains closed"; then another feed says the
+    bridge reopens. Under a one-source policy the bridge opens: the old headline is older than a
+    24h window, and inside a 48h one it was published before the reopening, so it disputes nothing.
+    A "remains closed" published after the reopening is a real dispute, and every tool says so."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, BRIDGE.format(base=feed_server.url(""), within=within))
+    db = tmp_path / "w.db"
+    env = {"TEAM_URL": receiver.url("/team"), "WATCHER_RULES": str(rules), "WATCHER_DB": str(db)}
+    now = datetime.now(UTC)
+
+    def serve(feed: str, *news: tuple[str, datetime]) -> None:
+        feed_server.set(f"/{feed}.xml", rss([{"title": title, "link": f"https://{feed}.example/{n}",
+                                              "guid": f"{feed}-{n}", "pubDate": rfc822(published)}
+                                             for n, (title, published) in enumerate(news, 1)]))
+
+    serve("city", ("River bridge remains closed after the storm", now - timedelta(hours=30)))
+    serve("wire")
+    serve("radio")
+    assert run_cli("check", env=env).returncode == 0                   # the first poll: city's backlog
+    serve("wire", ("River bridge reopens to traffic", now))
+    assert run_cli("check", env=env).returncode == 0
+    assert receiver.titles() == ["the river bridge: closed → open"]
+    serve("radio", ("River bridge remains closed, police say", now + timedelta(minutes=1)))
+    assert run_cli("check", env=env).returncode == 0
+    assert receiver.titles() == ["the river bridge: closed → open",
+                                 "the river bridge: sources disagree (open / closed)"]
+
+    secretless = {k: v for k, v in env.items() if k != "TEAM_URL"}    # reading the ledger needs no secrets
+    board = run_cli("facts", env=secretless)
+    assert board.returncode == 0, board.stderr
+    lines = board.stdout.splitlines()
+    pending = next(i for i, line in enumerate(lines) if line.startswith("    pending: closed until 2"))
+    assert lines[pending].endswith(": River bridge remains closed, police say [radio]")
+    assert lines[pending + 1].startswith("      waits for 1 more independent source: held by a contradiction, "
+                                         "closed (1) against open (1), until 2")
+    assert f"    needs 1 independent source within {'1d' if within == '24h' else '2d'}" in lines
+    [fact] = json.loads(run_cli("facts", "--json", env=secretless).stdout)
+    [waiting] = fact["pending"]
+    assert waiting["contradiction"] == [{"value": "open", "shown": "open", "sources": 1}]
+    assert waiting["more_sources"] == 1 and waiting["waits_until"] == waiting["expires_at"]
+
+    radio_item = sqlite3.connect(db).execute("SELECT id FROM items WHERE feed = 'radio'").fetchone()[0]
+    explained = run_cli("explain", str(radio_item), env=secretless)
+    assert explained.returncode == 0, explained.stderr
+    assert ("+ bridge = closed (signal 1): evidence for a change, open -> closed; waits for 1 more independent "
+            "source: held by a contradiction, closed (1) against open (1), until ") in explained.stdout
+
+    daemon = DaemonProcess(tmp_path, env)
+    try:
+        code, facts = daemon.json("/api/facts")
+        page = daemon.get("/")[1]
+    finally:
+        daemon.signal(signal.SIGTERM)
+        daemon.wait()
+    assert code == 200
+    [waiting] = facts[0]["pending"]
+    assert waiting["waits_for"] == "1 more independent source: held by a contradiction, closed (1) against open (1)"
+    assert waiting["waits_until"] is not None and waiting["feed"] == "radio"
+    assert "waits for 1 more independent source: held by a contradiction" in page

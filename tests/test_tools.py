@@ -228,3 +228,42 @@ def test_the_readme_about_example_explains_as_shown(tmp_path):
     result = run_cli("--rules", str(rules), "--db", str(tmp_path / "none.db"), "explain", shown.group(1))
     assert result.returncode == 0, result.stderr
     assert result.stdout == shown.group(2)
+
+
+def test_explain_and_facts_say_which_feeds_never_count_or_only_confirm(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, """\
+        settings:
+          corroborate: {sources: 2, within: 1d, ignore: [rumours], confirm_only: [aggregator]}
+        feeds:
+          blog: {url: "https://blog.example/rss", tags: [rumours]}
+          aggregator: {url: "https://agg.example/rss"}
+          wire: {url: "https://wire.example/rss"}
+        facts:
+          aid:
+            describe: US aid package for Ukraine
+            values: [stalled, passed-senate]
+            known: stalled
+            signals:
+              - value: passed-senate
+                match: {all: [senate, passes], scope: [title]}
+        """)
+    env = {"WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db")}
+
+    def senate(feed: str) -> str:
+        result = run_cli("explain", "--feed", feed, "--title", "Senate passes", str(FEED_FILE), env=env)
+        assert result.returncode == 0, result.stderr
+        return next(line.strip() for line in result.stdout.splitlines() if "aid = " in line)
+
+    assert senate("blog") == "- aid = passed-senate (signal 1): ignored: feed blog is in corroborate.ignore"
+    assert senate("aggregator").startswith(
+        "+ aid = passed-senate (signal 1): evidence for a change, stalled -> passed-senate; moves the fact with 2 "
+        "independent sources within 1d; waits for a report from a feed that counts (only aggregator, in "
+        "corroborate.confirm_only, reported passed-senate), until ")
+    assert senate("wire").startswith("+ aid = passed-senate (signal 1): evidence for a change, stalled -> "
+                                     "passed-senate; moves the fact with 2 independent sources within 1d; waits "
+                                     "for 1 more independent source, until ")
+    board = run_cli("facts", env=env)
+    assert "    needs 2 independent sources within 1d; ignored: blog (corroborate.ignore); confirm only: " \
+           "aggregator (corroborate.confirm_only)" in board.stdout.splitlines()

@@ -127,7 +127,7 @@ def fact_alerts(ruleset: Ruleset, change: FactChange, change_id: int) -> list[Al
     fact = ruleset.facts.get(change.fact)
     drafts = []
     for rule in ruleset.fact_rules(change.fact):
-        if rule.to is not None and change.new not in rule.to:
+        if not rule.wants(change.fact, [change.new]):
             continue
         context = fact_context(fact, change, rule)
         drafts.append(_draft(rule, ruleset, f"fact:{rule.name}:{change_id}", "fact", context,
@@ -183,7 +183,7 @@ def notice_alerts(ruleset: Ruleset, notice: FactNotice, notice_id: int) -> list[
     fact = ruleset.facts.get(notice.fact)
     drafts = []
     for rule in ruleset.fact_rules(notice.fact, notice.kind):
-        if rule.to is not None and not any(value in rule.to for value, _ in notice.values):
+        if not rule.wants(notice.fact, [value for value, _ in notice.values]):
             continue
         show = fact.display if fact is not None else str
         context = {

@@ -18,7 +18,7 @@ a few reports of one fact within one window), falling back to a greedy count if 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .identity import normalise_title
 from .models import Observation
@@ -50,12 +50,14 @@ def source_keys(observation: Observation) -> frozenset[str]:
     return frozenset(keys)
 
 
-def independent(observations: Sequence[Observation], enough: int | None = None) -> list[Observation]:
+def independent(observations: Sequence[Observation], enough: int | None = None,
+                keys: Callable[[Observation], frozenset[str]] = source_keys) -> list[Observation]:
     """A largest set of mutually independent observations (earliest first among equals).
 
-    With ``enough``, the search stops as soon as it has that many."""
+    With ``enough``, the search stops as soon as it has that many. ``keys`` gives an
+    observation's ``source_keys`` (a caller counting the same reports many times may remember them)."""
     ordered = sorted(observations, key=lambda o: (o.seen_at, o.id or 0))
-    keyed = [(o, source_keys(o)) for o in ordered]
+    keyed = [(o, keys(o)) for o in ordered]
     best = _greedy(keyed)
     target = _most_possible(keyed)
     if enough is not None:

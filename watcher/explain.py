@@ -3,15 +3,20 @@
 For one item, every alert rule on items and every fact signal is run with its reasons kept:
 each term with the spans where it was found, the occurrences a guard refused (and the cue that
 refused them), the verdict in words, and for signals the value read and what it would mean for
-the fact now (old news, a change, a confirmation).
+the fact now (old news, a change, a confirmation, a report from an ignored feed) and, with the
+ledger's reports, where that value stands: it moves the fact, or what it waits for (more
+sources, the end of a contradiction, named with its sides, an operator) and until when.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from .facts import extracted_value, role
+from .balance import expires, outlooks, role, window
+from .facts import extracted_value
 from .match import Found, Matcher, hit_of
 from .models import FactState, Hit, Observation, StoredItem
 from .text.guards import Cue
@@ -113,9 +118,11 @@ class ItemExplanation:
     signals: tuple[SignalExplanation, ...]
 
 
-def explain_item(ruleset: Ruleset, stored: StoredItem,
-                 states: dict[str, FactState] | None = None) -> ItemExplanation:
-    """Run every item rule and fact signal on ``stored``, keeping the reasons."""
+def explain_item(ruleset: Ruleset, stored: StoredItem, states: Mapping[str, FactState] | None = None,
+                 live: Sequence[Observation] = (), now: datetime | None = None) -> ItemExplanation:
+    """Run every item rule and fact signal on ``stored``, keeping the reasons. With ``now`` (and
+    the ledger's ``live`` reports), a signal's outcome also says where its value stands: whether
+    it moves the fact, or what it waits for and until when (a contradiction named with its sides)."""
     view = ItemView(stored.item, stored.feed)
     rules = tuple(RuleExplanation(rule.name, rule.feeds is None or stored.feed in rule.feeds,
                                   explain_matcher(rule.matcher, view)) for rule in ruleset.item_rules)
@@ -123,14 +130,19 @@ def explain_item(ruleset: Ruleset, stored: StoredItem,
     for fact in ruleset.facts.values():
         state = (states or {}).get(fact.name)
         current = state.value if state is not None else fact.known  # no ledger yet: the rules' known value
+        since = state.since if state is not None else None
         for signal in fact.signals:
             report = explain_matcher(signal.matcher, view)
-            value, outcome = None, report.reason
+            target = fact.display(signal.value) if signal.value is not None else f"{fact.kind} read from the text"
             if signal.feeds is not None and stored.feed not in signal.feeds:
-                target = fact.display(signal.value) if signal.value is not None else f"{fact.kind} read from the text"
                 signals.append(SignalExplanation(fact.name, signal.index, target, None,
                                                  f"not for feed {stored.feed}", report))
                 continue
+            if stored.feed in fact.corroborate.ignore and report.matched:
+                signals.append(SignalExplanation(fact.name, signal.index, target, None,
+                                                 f"ignored: feed {stored.feed} is in corroborate.ignore", report))
+                continue
+            value, outcome = None, report.reason
             if report.matched:
                 found = signal.matcher.find(view)
                 raw = signal.value
@@ -141,8 +153,9 @@ def explain_item(ruleset: Ruleset, stored: StoredItem,
                         outcome = f"read {m.group(0)!r}, which is not a value of this fact" + _refused(fact, m, signal)
                 if raw is not None:
                     value = fact.display(raw)
-                    outcome = _meaning(fact, current, raw, signal.backwards, stored)
-            target = fact.display(signal.value) if signal.value is not None else f"{fact.kind} read from the text"
+                    claim = Observation(fact.name, raw, stored, found.hits if found else (), signal.index,
+                                        backwards=signal.backwards)
+                    outcome = _meaning(fact, current, claim) + _standing(fact, current, since, claim, live, now)
             signals.append(SignalExplanation(fact.name, signal.index, target, value, outcome, report))
     return ItemExplanation(stored, rules, tuple(signals))
 
@@ -153,16 +166,36 @@ def _refused(fact: Fact, m: re.Match[str], signal: Signal) -> str:
     return f" ({quantity.refusal(found, fact.unit, signal.take)})" if found is not None else ""
 
 
-def _meaning(fact: Fact, current: str, value: str, backwards: bool, stored: StoredItem) -> str:
-    kind = role(fact, current, Observation(fact.name, value, stored, (), 0, backwards=backwards))
-    now = fact.display(current)
+def _meaning(fact: Fact, current: str, claim: Observation) -> str:
+    kind = role(fact, current, claim)
+    now, value = fact.display(current), fact.display(claim.value)
     return {
         "confirms": f"confirms the current value ({now})",
-        "stale": f"old news: {fact.display(value)} is an earlier stage than {now}",
-        "forward": f"evidence for a move forward, {now} -> {fact.display(value)}",
-        "backwards": f"evidence for a move back, {now} -> {fact.display(value)}"
+        "stale": f"old news: {value} is an earlier stage than {now}",
+        "forward": f"evidence for a move forward, {now} -> {value}",
+        "backwards": f"evidence for a move back, {now} -> {value}"
                      + (" (needs an operator)" if fact.regression.operator else ""),
-    }.get(kind, f"evidence for a change, {now} -> {fact.display(value)}") + _policy(fact, kind)
+    }.get(kind, f"evidence for a change, {now} -> {value}") + _policy(fact, kind)
+
+
+def _standing(fact: Fact, current: str, since: datetime | None, claim: Observation, live: Sequence[Observation],
+              now: datetime | None) -> str:
+    """Where the claim's value stands with the reports in the window (``""`` without ``now``)."""
+    if now is None:
+        return ""
+    if now >= expires(fact, claim):
+        return (f"; too old to count: reported {format_duration((now - claim.reported_at).total_seconds())} ago, "
+                f"outside the {format_duration(window(fact, claim))} window")
+    if role(fact, current, claim) in ("confirms", "stale"):
+        return ""
+    others = [o for o in live if o.fact == fact.name and not (claim.item.id and o.item.id == claim.item.id)]
+    found = next((o for o in outlooks(fact, current, since, [*others, claim], now)
+                  if fact.key(o.value) == fact.key(claim.value)), None)
+    if found is None:
+        return ""
+    if found.wins:
+        return "; enough to move the fact now"
+    return f"; waits for {found.waits_for(fact.display)}, until {found.until:%Y-%m-%d %H:%M} UTC"
 
 
 def _policy(fact: Fact, kind: str) -> str:

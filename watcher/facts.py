@@ -19,8 +19,11 @@
      contradiction, recorded and alertable) instead of flapping it, and a later majority wins;
    - with ``regression: operator`` a corroborated move back is never applied: it opens a review;
    - of several winners, an ordered fact takes the furthest stage, others the best supported.
-   Observations leave the window ``within`` after watcher first saw them; a pending one then
-   expires.
+   Observations leave the window ``within`` after they were reported (their item's publication,
+   when that is earlier than when watcher first saw it); a pending one then expires, and a
+   report already older than the window when it arrives never counts. Feeds in
+   ``corroborate.ignore`` are never evidence; a restatement of the current value and a report
+   from a ``confirm_only`` feed count only as ``balance.py`` says.
 
 Everything takes ``now``; nothing reads a clock or the database.
 """
@@ -29,11 +32,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 from collections.abc import Iterable, Mapping, Sequence
 
-from .corroboration import independent
+from .balance import Balance, conflict, counts, expires, role, weigh_claims
 from .models import Evidence, FactChange, FactNotice, FactState, Observation, ObservationState as S, StoredItem, \
     Verdict
 from .ruleset.compiled import Fact, Signal
@@ -72,6 +75,8 @@ def read(fact: Fact, signal: Signal, stored: StoredItem, view: ItemView) -> Obse
     """One signal on one item: the observation it makes, or ``None``."""
     if signal.feeds is not None and stored.feed not in signal.feeds:
         return None
+    if stored.feed in fact.corroborate.ignore:
+        return None
     found = signal.matcher.find(view)
     if found is None:
         return None
@@ -101,27 +106,6 @@ def extracted_value(fact: Fact, m: re.Match[str], take: str | None = None) -> st
     return None
 
 
-def window(fact: Fact, observation: Observation) -> float:
-    """Seconds an observation counts for after watcher first saw it."""
-    if observation.backwards and not fact.regression.operator:
-        return fact.regression.within
-    return fact.corroborate.within
-
-
-def role(fact: Fact, current: str, observation: Observation) -> str:
-    """confirms, forward, backwards, stale or claim (see the module docstring)."""
-    if fact.key(observation.value) == fact.key(current):
-        return "confirms"
-    if not fact.ordered:
-        return "claim"
-    rank, now_rank = fact.rank(observation.value), fact.rank(current)
-    if rank is None:
-        return "stale"
-    if now_rank is None or rank > now_rank:
-        return "forward"
-    return "backwards" if observation.backwards else "stale"
-
-
 def weigh(fact: Fact, state: FactState, stored: Sequence[Observation], new: Sequence[Observation],
           now: datetime, rules_hash: str = "") -> Verdict:
     """Decide what one fact's evidence justifies (see the module docstring)."""
@@ -135,32 +119,44 @@ def weigh(fact: Fact, state: FactState, stored: Sequence[Observation], new: Sequ
     current = state.value
     live: list[Observation] = []
     for o in stored:
-        if o.state not in LIVE:
+        if o.state not in LIVE or o.item.feed in fact.corroborate.ignore:
             continue
-        if now - o.seen_at >= timedelta(seconds=window(fact, o)):
+        if now >= expires(fact, o):
             if o.state == S.PENDING:
                 mark(o, S.EXPIRED)
         else:
             live.append(o)
-    fresh = [o for o in new if fact.normalise(o.value) is not None]
-    claims = _claims(fact, current, [*live, *fresh], mark)
-    support, roles = _support(fact, current, claims)
-    target = _target(fact, support, roles, claims)
-    notices = _notices(fact, state, claims, support, roles, live, now)
+    fresh = []
+    for o in new:
+        if fact.normalise(o.value) is None:
+            continue
+        if now < expires(fact, o):
+            fresh.append(o)
+        else:  # reported longer ago than the window (an old item in a feed's backlog): never counts
+            mark(o, _too_old(fact, current, o))
+    def old_news(o: Observation) -> None:
+        if o.state in (S.NEW, S.PENDING):
+            mark(o, S.STALE)
+
+    balance = weigh_claims(fact, current, state.since, [*live, *fresh], old_news)
+    claims = balance.claims
+    target = _target(balance)
+    notices = _notices(balance, state, live, now)
     change = None
     if target is not None:
         group = claims[target]
-        disputed = tuple(claims[k][0].value for k in support if support[k] and _conflict(fact, roles, target, k))
+        disputed = tuple(claims[k][0].value for k in balance.rivals(target))
         change = FactChange(fact.name, current, group[0].value, now, "signal",
                             tuple(o.evidence() for o in group), rules_hash=rules_hash, old_since=state.since,
-                            sources=support[target], direction=_direction(roles[target]), disputed=disputed)
+                            sources=balance.support(target), direction=_direction(balance.roles[target]),
+                            disputed=disputed)
         for o in group:
             mark(o, S.APPLIED)
         current = group[0].value
     for key, group in claims.items():
         if target is not None and key == target:
             continue
-        now_role = role(fact, current, group[0]) if target is not None else roles[key]
+        now_role = role(fact, current, group[0]) if target is not None else balance.roles[key]
         for o in group:
             if o.state in (S.APPLIED, S.CONFIRMED):
                 continue  # settled: they stay what they were when they were weighed
@@ -175,94 +171,67 @@ def weigh(fact: Fact, state: FactState, stored: Sequence[Observation], new: Sequ
     return Verdict(fact.name, change, tuple(changed.values()), notices)
 
 
-def _claims(fact: Fact, current: str, observations: list[Observation], mark) -> dict[str, list[Observation]]:
-    """Observations that still say something, grouped by value; old news is marked stale."""
-    claims: dict[str, list[Observation]] = {}
-    for o in sorted(observations, key=lambda o: (o.seen_at, o.id or 0)):
-        if role(fact, current, o) == "stale":
-            if o.state in (S.NEW, S.PENDING):
-                mark(o, S.STALE)
-            continue
-        claims.setdefault(fact.key(o.value), []).append(o)
-    return claims
+def _too_old(fact: Fact, current: str, observation: Observation) -> S:
+    kind = role(fact, current, observation)
+    return S.CONFIRMED if kind == "confirms" else S.STALE if kind == "stale" else S.EXPIRED
 
 
-def _support(fact: Fact, current: str,
-             claims: dict[str, list[Observation]]) -> tuple[dict[str, int], dict[str, str]]:
-    support = {key: len(independent(group)) for key, group in claims.items()}
-    roles = {}
-    for key, group in claims.items():
-        kinds = {role(fact, current, o) for o in group}
-        roles[key] = "backwards" if kinds == {"backwards"} else next(iter(kinds - {"backwards"}), "backwards")
-    return support, roles
-
-
-def _conflict(fact: Fact, roles: dict[str, str], a: str, b: str) -> bool:
-    """Do claims ``a`` and ``b`` contradict each other? For ordered facts, later stages do not
-    contradict earlier ones (that is progress); a move back contradicts everything else."""
-    if a == b:
-        return False
-    if not fact.ordered:
-        return True
-    return "backwards" in (roles[a], roles[b])
-
-
-def _needed(fact: Fact, kind: str) -> int:
-    if kind == "backwards" and not fact.regression.operator:
-        return fact.regression.sources
-    return fact.corroborate.sources
-
-
-def _trusted(fact: Fact, group: list[Observation]) -> bool:
-    return any(o.item.feed in fact.corroborate.trusted for o in group)
-
-
-def _wins(fact: Fact, key: str, support: dict[str, int], roles: dict[str, str],
-          claims: dict[str, list[Observation]]) -> bool:
-    met = _trusted(fact, claims[key]) or support[key] >= _needed(fact, roles[key])
-    return met and all(support[key] > support[k] for k in support if _conflict(fact, roles, key, k))
-
-
-def _target(fact: Fact, support: dict[str, int], roles: dict[str, str],
-            claims: dict[str, list[Observation]]) -> str | None:
-    winners = [k for k in claims if roles[k] != "confirms" and _wins(fact, k, support, roles, claims)
-               and not (roles[k] == "backwards" and fact.regression.operator)]
+def _target(balance: Balance) -> str | None:
+    fact, claims = balance.fact, balance.claims
+    winners = [k for k in claims if balance.roles[k] != "confirms" and not balance.for_operator(k) and balance.wins(k)]
     if not winners:
         return None
-    forward = [k for k in winners if roles[k] == "forward"]
+    forward = [k for k in winners if balance.roles[k] == "forward"]
     if forward:
         return max(forward, key=lambda k: fact.rank(claims[k][0].value) or 0)
-    return max(winners, key=lambda k: (support[k], claims[k][-1].seen_at))
+    return max(winners, key=lambda k: (balance.support(k), claims[k][-1].seen_at))
 
 
 def _direction(kind: str) -> str:
     return {"forward": "forward", "backwards": "backwards"}.get(kind, "")
 
 
-def _notices(fact: Fact, state: FactState, claims: dict[str, list[Observation]], support: dict[str, int],
-             roles: dict[str, str], live: list[Observation], now: datetime) -> tuple[FactNotice, ...]:
+def _notices(balance: Balance, state: FactState, live: list[Observation], now: datetime) -> tuple[FactNotice, ...]:
+    fact, claims = balance.fact, balance.claims
     notices = []
+    # a move back under `regression: operator` is raised as a review, not as a contradiction
+    reviewed = {k for k in claims if balance.for_operator(k)}
+    # each side of a dispute, with the reports of it that count against the other side
+    sides: dict[str, list[Observation]] = {}
+    for k in claims:
+        for j in claims:
+            if k in reviewed or j in reviewed or not conflict(fact, balance.roles, k, j):
+                continue
+            mine, theirs = balance.against(j, k), balance.against(k, j)
+            if mine and theirs:
+                side = sides.setdefault(k, [])
+                held = {id(o) for o in side}
+                side += [o for o in mine if id(o) not in held]
+    # what a notice shows of each value: the reports that count (against the other side, or for a change)
+    groups = {k: sorted(sides[k], key=lambda o: (o.seen_at, o.id or 0)) if k in sides
+              else balance.against(balance.current_key, k) or claims[k] for k in claims}
+    shown = {k: balance.sources(group) if k in sides else balance.support(k) for k, group in groups.items()}
 
     def values(keys: Iterable[str]) -> tuple[tuple[str, int], ...]:
-        ordered = sorted(keys, key=lambda k: (-support[k], claims[k][0].seen_at, claims[k][0].id or 0))
-        return tuple((claims[k][0].value, support[k]) for k in ordered)
+        ordered = sorted(keys, key=lambda k: (-shown[k], groups[k][0].seen_at, groups[k][0].id or 0))
+        return tuple((claims[k][0].value, shown[k]) for k in ordered)
 
     def evidence(keys: Iterable[str]) -> tuple[Evidence, ...]:
-        return tuple(o.evidence() for k in keys for o in claims[k])
+        return tuple(o.evidence() for k in keys for o in groups[k])
 
-    # a move back under `regression: operator` is raised as a review, not as a contradiction
-    reviewed = {k for k in claims if roles[k] == "backwards" and fact.regression.operator}
-    contested = {k for k in claims for j in claims if k not in reviewed and j not in reviewed
-                 and _conflict(fact, roles, k, j)}
-    if contested:
-        notices.append(FactNotice("contradiction", fact.name, state.value, values(contested), now,
-                                  evidence(contested)))
+    if sides:
+        notices.append(FactNotice("contradiction", fact.name, state.value, values(sides), now,
+                                  evidence(sorted(sides, key=lambda k: groups[k][0].seen_at))))
     for key in reviewed:
-        if support[key] >= fact.corroborate.sources or _trusted(fact, claims[key]):
+        if balance.support(key) >= fact.corroborate.sources or balance.trusted(key):
             notices.append(FactNotice("review", fact.name, state.value, values([key]), now, evidence([key])))
-    before = {fact.key(o.value) for o in live}
-    for key, group in claims.items():
-        if roles[key] != "confirms" and key not in before and any(o.state == S.NEW for o in group):
+    # a value reported before (not only restated while the ledger held it) has had its notice
+    earlier = {id(o) for o in live}
+    before = {k for k, group in claims.items() for o in group if id(o) in earlier and counts(fact, o)
+              and not balance.restates(o, k)}
+    for key in claims:
+        group = balance.against(balance.current_key, key)
+        if balance.roles[key] != "confirms" and key not in before and any(o.state == S.NEW for o in group):
             notices.append(FactNotice("pending", fact.name, state.value, values([key]), now, evidence([key])))
     return tuple(notices)
 

@@ -181,9 +181,18 @@ class Observation:
 
     @property
     def seen_at(self) -> datetime:
-        """When watcher first saw the item: the clock of corroboration windows (a feed's own
-        dates can be missing, wrong or in the future)."""
+        """When watcher first saw the item."""
         return self.item.first_seen_at
+
+    @property
+    def reported_at(self) -> datetime:
+        """When the report was made, as far as watcher can tell: the item's publication when that
+        is earlier than when watcher first saw it (a backlog item, a feed polled late), else when
+        it was seen (a date in the future, or none, cannot make a report younger than that). The
+        clock of corroboration windows: an old headline found today is still old news."""
+        published = self.item.item.published_at
+        seen = self.item.first_seen_at
+        return published if published is not None and published < seen else seen
 
     def evidence(self) -> Evidence:
         item = self.item.item

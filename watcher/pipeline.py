@@ -34,7 +34,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from . import noise, polling
 from .alerts import build_alerts
 from .errors import FetchError, ParseError
-from .facts import observe, weigh_all, window
+from .balance import expires, window
+from .facts import observe, weigh_all
 from .logs import event
 from .match import match_items
 from .models import (AlertDraft, FactChange, FactNotice, Fetched, Match, NotModified, Observation, ParsedFeed,
@@ -213,7 +214,7 @@ def _rechecks(ruleset: Ruleset, weighed: set[str], seen: list[Observation],
         fact = ruleset.facts.get(o.fact)
         if fact is None or o.fact not in until:
             continue
-        leaves = o.seen_at + timedelta(seconds=window(fact, o))
+        leaves = expires(fact, o)
         earliest = until[o.fact]
         if leaves > now and (earliest is None or leaves < earliest):
             until[o.fact] = leaves

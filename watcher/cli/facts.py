@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import click
 
+from .. import balance
 from ..app import Watcher
 from ..errors import WatcherError
-from ..models import Evidence, FactChange
+from ..models import Evidence, FactChange, Observation
 from ..text import quantity
 from ..ruleset import Ruleset, load_rules
-from ..timefmt import iso, utcnow
+from ..timefmt import iso, parse_iso, utcnow
 from .base import Context, _fail, _store, _when, cli
 
 
 def _rules_if_valid(obj: Context) -> Ruleset | None:
-    """The rules, for showing values with their units; the ledger is shown without them if
-    the rule files have problems (that is `watcher validate`'s business)."""
+    """The rules, for showing values with their units and what pending reports wait for; the
+    ledger is shown without them if the rule files have problems (that is `watcher validate`'s
+    business). Channels are not expanded: reading the ledger needs no secrets."""
     try:
-        return load_rules(obj.rules)
+        return load_rules(obj.rules, channels=False)
     except WatcherError:
         return None
 
@@ -38,15 +40,29 @@ def _evidence_json(ev: Evidence, rules: Ruleset | None, fact: str) -> dict[str, 
                       for h in ev.hits]}
 
 
-def _expiry(rules: Ruleset | None, fact: str, seen: datetime) -> datetime | None:
-    spec = rules.facts.get(fact) if rules else None
-    return seen + timedelta(seconds=spec.corroborate.within) if spec else None
+def _pending_json(rules: Ruleset | None, name: str, current: str, since: datetime | None, live: list[Observation],
+                  now: datetime) -> list[dict[str, Any]]:
+    """The fact's pending reports, newest first, each with what its value waits for and until when."""
+    spec = rules.facts.get(name) if rules else None
+    show = spec.display if spec else str
+    if spec is None:
+        why = ("the rule files have problems (`watcher validate`)" if rules is None
+               else "the fact is no longer in the rule files")
+        return [{"value": o.value, "shown": o.value, "seen_at": iso(o.seen_at), "reported_at": iso(o.reported_at),
+                 "expires_at": None, "evidence": _evidence_json(o.evidence(), rules, name),
+                 "waits_for": f"unknown: {why}", "waits_until": None, "ignored": False}
+                for o in reversed(live) if o.state == "pending"]
+    return [{"value": o.value, "shown": show(o.value), "evidence": _evidence_json(o.evidence(), rules, name),
+             **balance.pending_summary(spec, o, wait)} for o, wait in balance.pending(spec, current, since, live, now)]
 
 
-def _live(rules: Ruleset | None, fact: str, seen: datetime, now: datetime) -> bool:
-    """Still pending now (the ledger marks it expired at the next poll that weighs the fact)."""
-    until = _expiry(rules, fact, seen)
-    return until is None or until > now
+def _corroborate_json(rules: Ruleset | None, name: str) -> dict[str, Any] | None:
+    spec = rules.facts.get(name) if rules else None
+    if spec is None:
+        return None
+    c = spec.corroborate
+    return {"sources": c.sources, "within": c.within, "trusted": sorted(c.trusted), "ignore": sorted(c.ignore),
+            "confirm_only": sorted(c.confirm_only), "words": balance.policy_words(spec)}
 
 
 @cli.group(invoke_without_command=True)
@@ -54,9 +70,11 @@ def _live(rules: Ruleset | None, fact: str, seen: datetime, now: datetime) -> bo
 @click.pass_context
 def facts(ctx: click.Context, as_json: bool) -> None:
     """Show the ledger: every fact's value, since when, the evidence for it (with its number
-    of independent sources), reports still waiting for corroboration, and open
-    contradictions and reviews. A fact nothing has recorded yet (before the first run) shows
-    its `known:` value from the rule files.
+    of independent sources), the evidence it needs (corroborate: sources, window, trusted,
+    ignored and confirm-only feeds), reports still waiting for corroboration with what each
+    waits for (more independent sources, the end of a contradiction, an operator) and until
+    when, and open contradictions and reviews. A fact nothing has recorded yet (before the
+    first run) shows its `known:` value from the rule files.
 
     \b
     Example:
@@ -72,7 +90,7 @@ def facts(ctx: click.Context, as_json: bool) -> None:
     store = _store(ctx.obj)
     try:
         rows = store.run(ledger.fact_rows)
-        pending = store.run(observations.observation_rows, states=["pending"])
+        live = store.run(observations.live_observations, now)
         notices = store.run(observations.notice_rows, open_at=now)
     finally:
         store.close()
@@ -84,10 +102,9 @@ def facts(ctx: click.Context, as_json: bool) -> None:
             "name": name, "value": row["value"], "shown": _show(rules, name, row["value"]),
             "kind": spec.kind if spec else None, "since": row["since_at"], "source": row["source"],
             "sources": row["sources"] or 0, "evidence": row["evidence"],
-            "pending": [{"value": o.value, "shown": _show(rules, name, o.value), "seen_at": iso(o.seen_at),
-                         "expires_at": iso(_expiry(rules, name, o.seen_at)),
-                         "evidence": _evidence_json(o.evidence, rules, name)}
-                        for o in reversed(pending) if o.fact == name and _live(rules, name, o.seen_at, now)],
+            "corroborate": _corroborate_json(rules, name),
+            "pending": _pending_json(rules, name, row["value"], parse_iso(row["since_at"]),
+                                     [o for o in live if o.fact == name], now),
             "notices": [{"id": n.id, "kind": n.kind, "opened_at": iso(n.opened_at), "expires_at": iso(n.expires_at),
                          "claims": [{"value": v, "shown": _show(rules, name, v), "sources": k} for v, k in n.claims]}
                         for n in notices if n.fact == name],
@@ -100,21 +117,30 @@ def facts(ctx: click.Context, as_json: bool) -> None:
     if not board:
         click.echo("no facts: the rule files define none (see `facts:` in the README)")
     for fact in board:
-        if fact["since"] is None:
-            click.echo(f"{fact['name']}: {fact['shown']}  (known in the rule file; the ledger records it "
-                       f"when the daemon or `watcher check` starts)")
-            continue
+        _echo_fact(fact)
+
+
+def _echo_fact(fact: dict[str, Any]) -> None:
+    if fact["since"] is None:
+        click.echo(f"{fact['name']}: {fact['shown']}  (known in the rule file; the ledger records it "
+                   f"when the daemon or `watcher check` starts)")
+    else:
         how = f"{fact['source']}" + (f", {fact['sources']} independent sources" if fact["sources"] > 1 else "")
         click.echo(f"{fact['name']}: {fact['shown']}  (since {_when(fact['since'])}, {how})")
-        for ev in fact["evidence"]:
-            click.echo(f"    - {ev['title']} [{ev['feed']}] {ev['link'] or ''}".rstrip())
-        for p in fact["pending"]:
-            ev = p["evidence"]
-            click.echo(f"    pending: {p['shown']} until {_when(p['expires_at'])}: {ev['title']} [{ev['feed']}]")
-        for n in fact["notices"]:
-            claims = " / ".join(f"{c['shown']} ({c['sources']})" for c in n["claims"])
-            hint = f"; settle it: watcher facts set {fact['name']} VALUE --note ..." if n["kind"] == "review" else ""
-            click.echo(f"    {n['kind']} since {_when(n['opened_at'])}: {claims}{hint}")
+    if fact["corroborate"] is not None:
+        click.echo(f"    needs {fact['corroborate']['words']}")
+    for ev in fact["evidence"]:
+        click.echo(f"    - {ev['title']} [{ev['feed']}] {ev['link'] or ''}".rstrip())
+    for p in fact["pending"]:
+        ev = p["evidence"]
+        until = _when(p["expires_at"]) if p["expires_at"] else "?"
+        click.echo(f"    pending: {p['shown']} until {until}: {ev['title']} [{ev['feed']}]")
+        waits = f"      waits for {p['waits_for']}"
+        click.echo(waits + (f", until {_when(p['waits_until'])}" if p["waits_until"] else ""))
+    for n in fact["notices"]:
+        claims = " / ".join(f"{c['shown']} ({c['sources']})" for c in n["claims"])
+        hint = f"; settle it: watcher facts set {fact['name']} VALUE --note ..." if n["kind"] == "review" else ""
+        click.echo(f"    {n['kind']} since {_when(n['opened_at'])}: {claims}{hint}")
 
 
 def _not_recorded(rules: Ruleset | None, recorded: set[str]) -> list[dict[str, Any]]:
@@ -123,7 +149,8 @@ def _not_recorded(rules: Ruleset | None, recorded: set[str]) -> list[dict[str, A
     if rules is None:
         return []
     return [{"name": name, "value": spec.known, "shown": _show(rules, name, spec.known), "kind": spec.kind,
-             "since": None, "source": "rules", "sources": 0, "evidence": [], "pending": [], "notices": []}
+             "since": None, "source": "rules", "sources": 0, "evidence": [],
+             "corroborate": _corroborate_json(rules, name), "pending": [], "notices": []}
             for name, spec in rules.facts.items() if name not in recorded]
 
 

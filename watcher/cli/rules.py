@@ -81,7 +81,11 @@ def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | No
             limit: int, verbose: bool, as_json: bool) -> None:
     """Show which alert rules and fact signals an item fires, which not, and why: the text
     spans each term found, the spans a guard refused (a question, a negation, a prediction,
-    opinion) and the cue that refused them, and what a signal's value would mean for the fact.
+    opinion) and the cue that refused them, and what a signal's value would mean for the fact:
+    old news, a confirmation, or a change, and then, with the reports in the ledger's window,
+    whether it moves the fact or what it waits for (more independent sources, the end of a
+    contradiction, named with its sides, or an operator) and until when. A report published
+    longer ago than the window is too old to count; a feed in corroborate.ignore never counts.
 
     ITEM is a stored item's id (see `watcher alerts`, `watcher facts history`), a feed file, or
     a feed URL. For a stored item the ledger's use of it is shown too.
@@ -95,7 +99,9 @@ def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | No
     from ..store import items, ledger, observations, open_readonly
 
     ruleset = _candidate(obj, rules_dir)
+    now = utcnow()
     states: dict[str, Any] = {}
+    live: list[Any] = []
     recorded: dict[int, list[Any]] = {}
     if item.isdigit():
         try:
@@ -107,6 +113,7 @@ def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | No
             if stored is None:
                 raise click.ClickException(f"no stored item {item} in {obj.db}")
             states = ledger.known_facts(db)
+            live = observations.live_observations(db, now)
             recorded[stored.id] = observations.observation_rows(db, item_id=stored.id)
         finally:
             db.conn.close()
@@ -117,8 +124,8 @@ def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | No
         except WatcherError as exc:
             raise _fail(exc) from None
         if Path(obj.db).is_file():
-            states = _states_readonly(obj.db)
-    explanations = [explain_item(ruleset, s, states) for s in chosen]
+            states, live = _ledger_readonly(obj.db, now)
+    explanations = [explain_item(ruleset, s, states, live, now) for s in chosen]
     if as_json:
         click.echo(json.dumps([explanation_json(e, recorded.get(e.item.id, [])) for e in explanations],
                               indent=2, ensure_ascii=False))
@@ -129,17 +136,18 @@ def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | No
         echo_explanation(explanation, recorded.get(explanation.item.id, []), verbose=verbose)
 
 
-def _states_readonly(path: Path) -> dict[str, Any]:
-    from ..store import ledger, open_readonly
+def _ledger_readonly(path: Path, now: datetime) -> tuple[dict[str, Any], list[Any]]:
+    """The ledger's values and the reports still in their window, if ``path`` holds a state."""
+    from ..store import ledger, observations, open_readonly
 
     try:
         db = open_readonly(path)
     except WatcherError:
-        return {}
+        return {}, []
     try:
-        return ledger.known_facts(db)
+        return ledger.known_facts(db), observations.live_observations(db, now)
     except Exception:  # an unmigrated or foreign database: explain without the ledger
-        return {}
+        return {}, []
     finally:
         db.conn.close()
 

@@ -8,7 +8,6 @@ merged names; every pattern is compiled here, once per load.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Mapping
@@ -18,10 +17,12 @@ from ..match import ItemRule
 from ..matchindex import MatchIndex
 from . import compiled as c
 from .delivery import alert_noise, channel_options
-from .factrules import compile_fact
+from .factrules import compile_fact, settings_feed_lists
 from .matchers import compile_matcher
+from .problems import suggest
 from .schema import AlertSpec, RuleFile, SettingsSpec
 from .secrets import ConfigCheck, UrlCheck, channel, config_channel, feed_secrets
+from .termlists import TermLists
 from .yamlsrc import key_position, locate
 
 
@@ -62,11 +63,11 @@ def merge(sources: list[Source]) -> Merged:
     are found across files."""
     merged = Merged()
     for src in sources:
-        for section in ("feeds", "facts", "channels"):
+        for section, kind in (("feeds", "feed"), ("facts", "fact"), ("channels", "channel"), ("terms", "term list")):
             block = src.data.get(section) or {}
             for name in src.names.get(section, []):
                 if isinstance(name, str):
-                    merged.claim(section[:-1], name, src, key_position(block, name))
+                    merged.claim(kind, name, src, key_position(block, name))
         for i, name in enumerate(src.names.get("alerts", [])):
             if name is not None:
                 merged.claim("alert", name, src, locate(src.data, ("alerts", i, "name")))
@@ -80,11 +81,6 @@ def merge(sources: list[Source]) -> Merged:
     return merged
 
 
-def suggest(name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
-
-
 @dataclass
 class _Context:
     """What compiling one part needs to know about the rest."""
@@ -93,6 +89,7 @@ class _Context:
     feeds: dict[str, c.Feed]
     tags: dict[str, set[str]]
     problems: list[Problem]
+    lists: TermLists
 
 
 def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: Mapping[str, str],
@@ -131,13 +128,21 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
     for feed in feeds.values():
         for tag in feed.tags:
             tags.setdefault(tag, set()).add(feed.name)
-    ctx = _Context(merged, feeds, tags, problems)
+    lists = TermLists(sources, set(merged.names("term list")))
+    problems += lists.problems
+    ctx = _Context(merged, feeds, tags, problems, lists)
 
     facts: dict[str, c.Fact] = {}
+    home = next((s for s in sources if s.model.settings is not None), None)
+    inherited: dict[str, frozenset[str]] = {}
+    if home is not None and settings is not None:
+        inherited, found = settings_feed_lists(home.display, home.data, settings.corroborate, ctx.feeds, ctx.tags)
+        problems += found
     for src in sources:
         for name, spec in src.model.facts.items():
             fact, found = compile_fact(src.display, src.data, name, spec,
-                                       settings.corroborate if settings else None, ctx.feeds, ctx.tags)
+                                       settings.corroborate if settings else None, ctx.feeds, ctx.tags, inherited,
+                                       lists)
             problems += found
             facts[name] = fact
 
@@ -168,25 +173,26 @@ def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
             _problem(ctx, src, ("alerts", row, "notify", j),
                      f'notify: unknown channel "{target}"{suggest(target, known_channels)}', owner)
     on = spec.on
-    if on.fact is not None:
-        fact = facts.get(on.fact)
-        if fact is None and ("fact", on.fact) not in ctx.merged.origins:
-            _problem(ctx, src, ("alerts", row, "on", "fact"),
-                     f'on.fact: unknown fact "{on.fact}"{suggest(on.fact, sorted(facts))}', owner)
+    if on.fact is not None or on.facts is not None:
+        named = _watched_facts(src, row, on.fact, on.facts, ctx, facts, owner)
         to = None
         if on.to is not None:
             to = set()
             for k, value in enumerate(on.to):
-                normal = fact.normalise(value) if fact is not None else value
-                if normal is None:
-                    hint = suggest(value, list(fact.values or ())) if fact is not None else ""
-                    _problem(ctx, src, ("alerts", row, "on", "to", k),
-                             f'on.to: "{value}" is not {_a_value_of(fact)} "{on.fact}"{hint}', owner)
-                else:
-                    to.add(normal)
+                misfits = []
+                for name in named:
+                    fact = facts.get(name)
+                    normal = fact.normalise(value) if fact is not None else value
+                    if normal is None:
+                        misfits.append(fact)
+                    else:
+                        to.add((name, normal))
+                if misfits:
+                    _problem(ctx, src, ("alerts", row, "on", "to", k), f"on.to: {_not_a_value_of(value, misfits)}",
+                             owner)
         rule = c.AlertRule(spec.name, "fact", tuple(spec.notify), spec.severity, spec.title, spec.body,
-                           fact=on.fact, to=frozenset(to) if to is not None else None, events=frozenset(on.event),
-                           **alert_noise(spec))
+                           facts=frozenset(named), to=frozenset(to) if to is not None else None,
+                           events=frozenset(on.event), **alert_noise(spec))
         return rule, None
     selected: set[str] | None = None
     if on.feeds is not None:
@@ -207,13 +213,38 @@ def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
     assert on.items is not None
     rule = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity, spec.title, spec.body,
                        **alert_noise(spec))
-    return rule, ItemRule(spec.name, compile_matcher(on.items), feeds, updates=on.updates)
+    items = ctx.lists.expand(on.items, lambda loc, message: _problem(ctx, src, ("alerts", row, "on", "items", *loc),
+                                                                       message, owner), "on.items.")
+    return rule, ItemRule(spec.name, compile_matcher(items), feeds, updates=on.updates)
 
 
-def _a_value_of(fact: c.Fact | None) -> str:
-    if fact is None or fact.kind == "status":
-        return "one of the values of fact"
-    return "an amount for fact" if fact.kind == "number" else "a value of fact"
+def _watched_facts(src: Source, row: int, one: str | None, several: list[str] | str | None, ctx: _Context,
+                   facts: dict[str, c.Fact], owner: str) -> list[str]:
+    """The facts an alert rule watches (``fact: F``, ``facts: [a, b]`` or ``facts: all``); an
+    unknown name is a problem where it is written."""
+    if several == "all":
+        return sorted(facts)
+    names = [one] if one is not None else list(several or [])
+    known = []
+    for k, name in enumerate(names):
+        if name in facts or ("fact", name) in ctx.merged.origins:  # a broken fact is reported once, where it is
+            known.append(name)
+            continue
+        loc, key = (("alerts", row, "on", "fact"), "on.fact") if one is not None else \
+            (("alerts", row, "on", "facts", k), f"on.facts[{k}]")
+        _problem(ctx, src, loc, f'{key}: unknown fact "{name}"{suggest(name, sorted(facts))}', owner)
+    return known
+
+
+def _not_a_value_of(value: str, facts: list[c.Fact]) -> str:
+    """``"X" is not one of the values of fact "F"`` (with "did you mean"), for each fact it does not fit."""
+    parts = []
+    for fact in facts:
+        if fact.kind == "status":
+            parts.append(f'one of the values of fact "{fact.name}"{suggest(value, list(fact.values or ()))}')
+        else:
+            parts.append(f'{"an amount for" if fact.kind == "number" else "a value of"} fact "{fact.name}"')
+    return f'"{value}" is not ' + ", nor ".join(parts)
 
 
 def _first(value: Any, default: Any) -> Any:

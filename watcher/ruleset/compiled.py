@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import time
 from typing import Any
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ..match import CompiledTerm, ItemRule, Matcher
 from ..polling import Cadence
@@ -83,6 +83,8 @@ class Corroboration:
     sources: int = 1                # independent sources needed
     within: float = 86400.0         # seconds: the window they must fall in; pending reports expire after it
     trusted: frozenset[str] = frozenset()  # feed names whose report is enough alone
+    ignore: frozenset[str] = frozenset()   # feed names whose items are never evidence
+    confirm_only: frozenset[str] = frozenset()  # feed names that only add a source to a value a counting feed reported
 
 
 @dataclass(frozen=True)
@@ -157,14 +159,18 @@ class AlertRule:
     severity: str = "info"
     title: str | None = None        # template source
     body: str | None = None         # template source
-    fact: str | None = None         # kind == "fact"
-    to: frozenset[str] | None = None
+    facts: frozenset[str] = frozenset()  # kind == "fact": the facts it watches
+    to: frozenset[tuple[str, str]] | None = None  # (fact, value as the fact stores it); None: any value
     feed_down: float | None = None  # kind == "feed": seconds a feed must have failed
     feeds: frozenset[str] | None = None  # kind == "feed": only these feeds (None: all)
     realert: float | None = None    # seconds: at most one alert per realert key in this time
     realert_key: str | None = None  # template source of the key (None: the fact, or the whole rule)
     digest: bool = True             # may be grouped into a channel's digest
     events: frozenset[str] = frozenset({"change"})  # change, pending, contradiction, review
+
+    def wants(self, fact: str, values: Iterable[str]) -> bool:
+        """Does `to:` let an event of ``fact`` about ``values`` through (any of them; no `to:`: all)?"""
+        return self.to is None or any((fact, value) in self.to for value in values)
 
 
 @dataclass(frozen=True)
@@ -210,7 +216,7 @@ class Ruleset:
 
     def fact_rules(self, fact: str, event: str = "change") -> list[AlertRule]:
         return [rule for rule in self.alerts.values()
-                if rule.kind == "fact" and rule.fact == fact and event in rule.events]
+                if rule.kind == "fact" and fact in rule.facts and event in rule.events]
 
     def diff(self, old: Ruleset) -> dict[str, list[str]]:
         """What replacing ``old`` by this set changes: names added, removed, changed per section."""

@@ -9,6 +9,7 @@ the guards allow, for the signal to fire.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -20,16 +21,24 @@ from ..text.quantity import NUMBER_PLACEHOLDERS, PLACEHOLDERS
 from . import compiled as c
 from .matchers import compile_matcher
 from .schema import Corroboration, FactSpec, Signal
+from .termlists import TermLists
 from .yamlsrc import locate
 
 SIGNAL_GUARDS = frozenset(GUARDS)
+FEED_LISTS = ("trusted", "ignore", "confirm_only")   # the feed lists of `corroborate`
 _DEFAULT_SCOPE = ("title", "summary", "content")
 _CAPTURES = {"number": NUMBER_PLACEHOLDERS, "text": ("{name}",), "status": ()}
 
 
 def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Corroboration | None,
-                 feeds: dict[str, c.Feed], tags: dict[str, set[str]]) -> tuple[c.Fact, list[Problem]]:
+                 feeds: dict[str, c.Feed], tags: dict[str, set[str]],
+                 inherited: Mapping[str, frozenset[str]] | None = None,
+                 term_lists: TermLists | None = None) -> tuple[c.Fact, list[Problem]]:
+    """Compile one fact. ``default`` is ``settings.corroborate``; ``inherited`` its feed lists
+    (``FEED_LISTS``) as feed names, checked once where they are written (``settings_feed_lists``);
+    ``term_lists`` the named term lists its signals may use."""
     owner = f'fact "{name}"'
+    inherited = inherited or {}
     problems: list[Problem] = []
 
     def problem(loc: tuple[Any, ...], message: str) -> None:
@@ -50,9 +59,20 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
     if "regression" in raw and not spec.ordered:
         problem(("regression",), "regression: only applies to `ordered: true` facts")
     policy = spec.corroborate or default or Corroboration()
-    trusted = _feeds(policy.trusted, feeds, tags, problem, ("corroborate", "trusted"))
+    lists: dict[str, frozenset[str]] = {}
+    for key in FEED_LISTS:
+        # which feeds never count or only confirm is about the feeds, not the fact: a fact's own
+        # corroborate keeps the settings' lists unless it gives its own (sources, within and
+        # trusted are replaced as a whole, as they always were)
+        own = spec.corroborate is not None and (key == "trusted" or key in spec.corroborate.model_fields_set)
+        lists[key] = (frozenset(_feeds(getattr(spec.corroborate, key), feeds, tags, problem, ("corroborate", key)))
+                      if own else inherited.get(key, frozenset()))
+    _overlaps(lists, problem)
     signals = []
     for i, sig in enumerate(spec.signals):
+        if sig.match is not None and term_lists is not None:
+            sig = sig.model_copy(update={"match": term_lists.expand(
+                sig.match, lambda loc, msg, i=i: problem(("signals", i, "match", *loc), msg), f"signals[{i}].match.")})
         signal = _signal(i, sig, probe, ranges, lambda loc, msg, i=i: problem(("signals", i, *loc), msg))
         if signal is not None and sig.feeds is not None:
             chosen = _feeds(sig.feeds, feeds, tags, problem, ("signals", i, "feeds"))
@@ -61,9 +81,37 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
             signals.append(signal)
     regression = c.Regression(spec.regression.operator, spec.regression.sources, spec.regression.within)
     fact = c.Fact(name, spec.describe, known or spec.known, values, spec.ordered, tuple(signals), kind, unit,
-                  c.Corroboration(policy.sources, policy.within, frozenset(trusted)), regression, spec.precision,
-                  interval=bool(ranges))
+                  c.Corroboration(policy.sources, policy.within, lists["trusted"], lists["ignore"],
+                                  lists["confirm_only"]), regression, spec.precision, interval=bool(ranges))
     return fact, problems
+
+
+def settings_feed_lists(display: str, data: Any, default: Corroboration | None, feeds: dict[str, c.Feed],
+                        tags: dict[str, set[str]]) -> tuple[dict[str, frozenset[str]], list[Problem]]:
+    """The feed lists of ``settings.corroborate`` as feed names, each unknown name a problem
+    where it is written."""
+    problems: list[Problem] = []
+
+    def problem(loc: tuple[Any, ...], message: str) -> None:
+        line, col = locate(data, ("settings", *loc))
+        problems.append(Problem(display, line, col, f"settings.{message}"))
+
+    lists = {key: frozenset(_feeds(getattr(default, key), feeds, tags, problem, ("corroborate", key)))
+             for key in FEED_LISTS} if default is not None else {}
+    _overlaps(lists, problem)
+    return lists, problems
+
+
+def _overlaps(lists: Mapping[str, frozenset[str]], problem: Any) -> None:
+    """A feed in more than one of the lists is a problem: trusted and ignored cannot both hold."""
+    found: dict[str, list[str]] = {}
+    for key in FEED_LISTS:
+        for feed in lists.get(key, ()):
+            found.setdefault(feed, []).append(key)
+    for feed, keys in sorted(found.items()):
+        if len(keys) > 1:
+            problem(("corroborate",), f'corroborate: feed "{feed}" is in {" and in ".join(keys)}; a feed is '
+                                      "trusted, ignored or confirm-only, not two of these")
 
 
 def _not_a_value(fact: c.Fact, value: str) -> str:

@@ -18,7 +18,7 @@ from ..errors import Problem
 from .schema import RuleFile
 from .yamlsrc import locate
 
-_SECTIONS = {"feeds": "feed", "facts": "fact", "channels": "channel"}
+_SECTIONS = {"feeds": "feed", "facts": "fact", "channels": "channel", "terms": "term list"}
 
 
 def problems_from(exc: ValidationError, data: Any, display: str) -> list[Problem]:
@@ -58,12 +58,18 @@ def describe_owner(data: Any, loc: tuple[Any, ...]) -> tuple[str, tuple[Any, ...
     return "", loc
 
 
+def suggest(name: str, known: list[str]) -> str:
+    """`` (did you mean "x"?)`` for a close name among ``known`` ("" when none is close)."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
 def _path(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("Term", "ChannelSpec", "regex", "words", "str", "float", "Regression",
+        elif part in ("Term", "TermsRef", "ChannelSpec", "regex", "words", "str", "float", "Regression",
                       "literal['operator']"):  # union tags and the inner forms of a term
             continue
         else:
@@ -78,6 +84,8 @@ def _message(err: dict[str, Any], loc: tuple[Any, ...]) -> str:
     if kind == "extra_forbidden":
         key = loc[-1]
         allowed = allowed_keys(loc[:-1])
+        if len(loc) >= 2 and loc[-2] == "Term":  # an entry of a list of terms may also be {terms: NAME}
+            allowed.append("terms")
         close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
         if close:
             hint = f' (did you mean "{close[0]}"?)'
@@ -97,6 +105,8 @@ def _message(err: dict[str, Any], loc: tuple[Any, ...]) -> str:
                 "starting with a letter or digit")
     if kind == "string_too_long":
         return f"this name is too long (at most {ctx.get('max_length')} characters)"
+    if kind == "too_short":
+        return "this list cannot be empty"
     if kind == "list_type":
         return f"expected a list (such as [a, b], or one '- item' per line), got {_describe(value)}"
     if kind in ("dict_type", "model_type", "model_attributes_type"):

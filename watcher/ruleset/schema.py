@@ -17,13 +17,12 @@ from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_
 
 from ..templates import check_template
 from ..timefmt import parse_duration
-from .terms import MatchSpec, Scope, Strict, Term, TermValue
+from .terms import NAME_PATTERN, MatchSpec, Name, Scope, Strict, Term, TermList, TermsRef, TermValue
 
-__all__ = ["AlertOn", "AlertSpec", "ChannelSpec", "Corroboration", "FactSpec", "FeedSpec", "MatchSpec", "Regression",
-           "RuleFile", "Scope", "SettingsSpec", "Signal", "Strict", "Term", "TermValue"]
+__all__ = ["NAME_PATTERN", "AlertOn", "AlertSpec", "ChannelSpec", "Corroboration", "FactSpec", "FeedSpec", "MatchSpec",
+           "Name", "Regression", "RuleFile", "Scope", "SettingsSpec", "Signal", "Strict", "Term", "TermList",
+           "TermsRef", "TermValue"]
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 Severity = Literal["info", "warning", "critical"]
 
 
@@ -54,6 +53,13 @@ class Corroboration(Strict):
                                                 "this long for corroboration, then expires.")
     trusted: list[Name] = Field(default_factory=list, description="Feeds (or feed tags) whose report is enough "
                                                                   "on its own.")
+    ignore: list[Name] = Field(default_factory=list, description="Feeds (or feed tags) whose items are never "
+                               "evidence. Under settings.corroborate: for every fact whose own corroborate does "
+                               "not list `ignore`.")
+    confirm_only: list[Name] = Field(default_factory=list, description="Feeds (or feed tags) whose reports only "
+                                     "add a source to a value a feed that counts reported: they never start a "
+                                     "pending report or move a fact on their own. Under settings.corroborate: for "
+                                     "every fact whose own corroborate does not list `confirm_only`.")
 
 
 class Regression(Strict):
@@ -231,14 +237,21 @@ def _listed(value: Any) -> Any:
 FactEvents = Annotated[list[FactEvent], BeforeValidator(_listed, json_schema_input_type=FactEvent | list[FactEvent])]
 
 
+def _one_fact(value: Any) -> Any:
+    if isinstance(value, list):
+        raise ValueError("`fact` names one fact; for several write `facts: [a, b]`, for every fact `facts: all`")
+    return value
+
+
 class AlertOn(Strict):
-    """What fires the alert: a change of a fact, or a new item matching."""
+    """What fires the alert: a change of a fact (or of several), or a new item matching."""
 
     model_config = ConfigDict(extra="forbid", frozen=True,
                               json_schema_extra={"oneOf": [{"required": ["fact"]}, {"required": ["items"]},
-                                                           {"required": ["feed_down"]}]})
+                                                           {"required": ["feed_down"]}, {"required": ["facts"]}]})
 
-    fact: Name | None = Field(None, description="Fire when this fact changes (or on another `event` of it).")
+    fact: Annotated[Name | None, BeforeValidator(_one_fact)] = Field(
+        None, description="Fire when this fact changes (or on another `event` of it).")
     event: FactEvents = Field(
         default_factory=lambda: ["change"],
         description="change: the fact moved; pending: a new value was reported and awaits corroboration; "
@@ -250,17 +263,25 @@ class AlertOn(Strict):
     feed_down: Duration | None = Field(None, description="Fire when a feed has failed for this long, and again "
                                        "when it recovers (with `feeds`: only those feeds or tags).")
     updates: bool = Field(False, description="Also fire when a known item's title or text changes.")
+    facts: list[Name] | Literal["all"] | None = Field(
+        None, description="Fire when any of these facts changes (or on another `event` of it); `all`: every "
+                          "fact. `to` values must be values of every fact named.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> AlertOn:
-        if self.feed_down is not None and (self.fact is not None or self.items is not None):
-            raise ValueError("`feed_down` cannot be combined with `fact` or `items`")
-        if self.feed_down is None and (self.fact is None) == (self.items is None):
-            raise ValueError("`on` needs exactly one of `fact` or `items`")
-        if self.to is not None and self.fact is None:
-            raise ValueError("`to` only applies to `on: {fact: ...}`")
-        if self.event != ["change"] and self.fact is None:
-            raise ValueError("`event` only applies to `on: {fact: ...}`")
+        about_facts = self.fact is not None or self.facts is not None
+        if self.fact is not None and self.facts is not None:
+            raise ValueError("`fact` names one fact and `facts` several: write one of them")
+        if self.facts is not None and not self.facts:
+            raise ValueError("`facts` cannot be empty: name the facts, or write `facts: all`")
+        if self.feed_down is not None and (about_facts or self.items is not None):
+            raise ValueError("`feed_down` cannot be combined with `fact`, `facts` or `items`")
+        if self.feed_down is None and about_facts == (self.items is not None):
+            raise ValueError("`on` needs exactly one of `fact`, `facts` or `items`")
+        if self.to is not None and not about_facts:
+            raise ValueError("`to` only applies to `on: {fact: ...}` and `on: {facts: ...}`")
+        if self.event != ["change"] and not about_facts:
+            raise ValueError("`event` only applies to `on: {fact: ...}` and `on: {facts: ...}`")
         if self.feeds is not None and self.items is None and self.feed_down is None:
             raise ValueError("`feeds` only applies to `on: {items: ...}` and `on: {feed_down: ...}`")
         if self.updates and self.items is None:
@@ -408,6 +429,10 @@ class RuleFile(Strict):
     facts: dict[Name, FactSpec] = Field(default_factory=dict)
     alerts: list[AlertSpec] = Field(default_factory=list)
     channels: dict[Name, ChannelValue] = Field(default_factory=dict)
+    terms: dict[Name, Annotated[TermList, Field(min_length=1)]] = Field(
+        default_factory=dict, description="Named lists of terms, shared by every rule file: any list of terms "
+                                          "(all, any, none, or another named list) takes {terms: NAME} to splice "
+                                          "one in its place.")
 
 
 def json_schema() -> dict[str, Any]:

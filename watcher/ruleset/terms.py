@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (BeforeValidator, ConfigDict, BaseModel, Field, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import (BeforeValidator, ConfigDict, BaseModel, Discriminator, Field, Tag, ValidationInfo,
+                      field_validator, model_validator)
 
 from ..match import WIDER, compile_term
 from ..models import ITEM_FIELDS
@@ -19,6 +19,8 @@ from ..text import redos, regexsource
 from ..text.guards import GUARDS
 from ..text.quantity import PLACEHOLDERS
 
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
 Scope = Literal["title", "summary", "content", "link", "author", "categories", "feed"]
 assert set(Scope.__args__) == set(ITEM_FIELDS)  # type: ignore[attr-defined]
 
@@ -132,6 +134,26 @@ def _term(value: Any) -> Any:
 
 
 TermValue = Annotated[Term, BeforeValidator(_term, json_schema_input_type=str | Term)]
+
+
+class TermsRef(Strict):
+    """``{terms: NAME}`` in a list of terms: the named list of the `terms:` section, spliced in
+    its place (named lists are shared by every rule file; a list may use another)."""
+
+    terms: Name = Field(description="The name of a list under the top-level `terms:` section.")
+
+
+def _term_or_list(value: Any) -> str:
+    """Which form an entry of a list of terms takes: a reference to a named list, or a term."""
+    if isinstance(value, TermsRef) or (isinstance(value, dict) and "terms" in value):
+        return "TermsRef"
+    return "Term"
+
+
+# an entry of a list of terms (`all`, `any`, `none`, a named list): a term, or {terms: NAME}
+TermItem = Annotated[Annotated[TermValue, Tag("Term")] | Annotated[TermsRef, Tag("TermsRef")],
+                     Discriminator(_term_or_list)]
+TermList = list[TermItem]
 Guard = Literal["question", "negation", "modal", "opinion"]
 
 
@@ -151,15 +173,19 @@ class MatchSpec(Strict):
     """Which items match: ``all`` terms, at least one of ``any``, and none of ``none``; ``about``
     names the subject, which with ``within: sentence`` may come from the title."""
 
-    all: list[TermValue] = Field(default_factory=list, description="Every one of these terms must appear.")
-    any: list[TermValue] = Field(default_factory=list, description="At least one of these terms must appear.")
-    none: list[TermValue] = Field(default_factory=list, description="The item does not match if any of these appears "
-                                                                     "where the match is (see `none_within`).")
-    about: list[TermValue] = Field(
+    all: TermList = Field(default_factory=list, description="Every one of these terms must appear "
+                                                            "({terms: NAME} splices in a named list).")
+    any: TermList = Field(default_factory=list, description="At least one of these terms must appear "
+                                                            "({terms: NAME} splices in a named list).")
+    none: TermList = Field(default_factory=list, description="The item does not match if any of these appears "
+                                                             "where the match is (see `none_within`; {terms: NAME} "
+                                                             "splices in a named list).")
+    about: TermList = Field(
         default_factory=list, description="Terms naming the subject. With `within: sentence` or `clause` each may be "
                                           "in the sentence where the other terms meet or in the item's title, which "
                                           "gives every sentence of the summary and content its subject; with "
-                                          "`within: field` they are `all` terms.")
+                                          "`within: field` they are `all` terms ({terms: NAME} splices in a named "
+                                          "list).")
     scope: list[Scope] = Field(default_factory=lambda: ["title", "summary", "content"],
                                description="Which fields of the item to look in.")
     within: Literal["field", "sentence", "clause"] = Field(

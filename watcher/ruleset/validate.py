@@ -2,7 +2,7 @@
 
 pydantic stops at the first broken part of a model for the checks that depend on the whole
 (and a file that fails to validate would otherwise be left out of the cross-reference checks
-altogether). Each feed, fact, alert and channel, and the settings, is validated on its own: its
+altogether). Each feed, fact, alert, channel and term list, and the settings, is validated on its own: its
 problems are reported, the entries that are valid go on to be merged and cross-checked, and the
 names of broken entries still count as defined, so an alert pointing at a broken fact is not
 also told that the fact does not exist.
@@ -20,8 +20,8 @@ from .problems import problems_from_errors
 from .schema import RuleFile
 from .yamlsrc import position
 
-SECTIONS = ("settings", "feeds", "facts", "alerts", "channels")
-KEYED = ("feeds", "facts", "channels")
+SECTIONS = ("settings", "feeds", "facts", "alerts", "channels", "terms")
+KEYED = ("feeds", "facts", "channels", "terms")
 
 
 @dataclass

@@ -169,7 +169,7 @@ def _expiry(db: Database, members: list[int], window: Callable[[Observation], fl
     if not members:
         return now
     rows = db.query(f"SELECT * FROM fact_observations WHERE id IN ({','.join('?' * len(members))})", members)
-    return max((o.seen_at + timedelta(seconds=window(o)) for o in map(_observation, rows)), default=now)
+    return max((o.reported_at + timedelta(seconds=window(o)) for o in map(_observation, rows)), default=now)
 
 
 def close_expired_notices(db: Database, now: datetime) -> int:

@@ -10,18 +10,29 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from ..ruleset.compiled import Ruleset
-from ..store import Database, feeds, ledger, outages, outbox, status
-from ..timefmt import iso
+from .. import balance
+from ..models import Observation
+from ..ruleset.compiled import Fact, Ruleset
+from ..store import Database, feeds, ledger, observations, outages, outbox, status
+from ..timefmt import iso, parse_iso
 
 
-def facts(db: Database, ruleset: Ruleset | None) -> list[dict[str, Any]]:
+def facts(db: Database, ruleset: Ruleset | None, now: datetime) -> list[dict[str, Any]]:
     """The facts board: value (as people read it: ``61 billion USD``), since, source, the evidence
-    for the value, and the reports still waiting for corroboration."""
+    for the value, and the reports still waiting for corroboration, each with what it waits for
+    and until when."""
     pending = status.pending_observations(db)
+    live = observations.live_observations(db, now) if ruleset else []
     board = []
     for row in ledger.fact_rows(db):
         spec = ruleset.facts.get(row["name"]) if ruleset else None
+        if spec is not None:
+            waiting = _waiting(spec, row["value"], parse_iso(row["since_at"]),
+                               [o for o in live if o.fact == row["name"]], now)
+        else:  # what a report waits for depends on the fact's rules
+            why = "the fact is not in the rules" if ruleset else "no rules are loaded"
+            waiting = [{**_plain(p), "waits_for": f"unknown: {why}", "waits_until": None}
+                       for p in pending.get(row["name"], [])]
         board.append({
             "name": row["name"], "value": spec.display(row["value"]) if spec else row["value"],
             "raw_value": row["value"], "since": row["since_at"], "source": row["source"],
@@ -31,15 +42,23 @@ def facts(db: Database, ruleset: Ruleset | None) -> list[dict[str, Any]]:
             "stage": spec.values.index(row["value"]) if spec and spec.values and row["value"] in spec.values else None,
             "evidence": [{"feed": e["feed"], "title": e["title"], "link": e["link"], "quote": e["quote"],
                           "published_at": e["published_at"]} for e in row["evidence"]],
-            "pending": [{**_plain(p), "value": spec.display(p["value"]) if spec else p["value"]}
-                        for p in pending.get(row["name"], [])],
+            "pending": waiting,
         })
     return board
 
 
-def fact(db: Database, ruleset: Ruleset | None, name: str, *, limit: int = 200) -> dict[str, Any] | None:
+def _waiting(fact: Fact, current: str, since: datetime | None, live: list[Observation],
+             now: datetime) -> list[dict[str, Any]]:
+    """The fact's pending reports, newest first, with what each waits for (``balance.pending``)."""
+    return [{"value": fact.display(o.value), "title": o.item.item.title, "link": o.item.item.link,
+             "feed": o.item.feed, "quote": o.quote, **balance.pending_summary(fact, o, wait)}
+            for o, wait in balance.pending(fact, current, since, live, now)]
+
+
+def fact(db: Database, ruleset: Ruleset | None, name: str, now: datetime, *,
+         limit: int = 200) -> dict[str, Any] | None:
     """One fact from the board, with its history."""
-    found = next((f for f in facts(db, ruleset) if f["name"] == name), None)
+    found = next((f for f in facts(db, ruleset, now) if f["name"] == name), None)
     if found is None:
         return None
     return {**found, "history": status.timeline(db, name, limit=limit)}

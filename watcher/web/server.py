@@ -196,9 +196,9 @@ class _Handler(BaseHTTPRequestHandler):
                                    "checks": [asdict(c) for c in checks],
                                    **data.summary(db, ruleset, hooks.clock())})
             if route == "facts":
-                return _json(200, data.facts(db, ruleset))
+                return _json(200, data.facts(db, ruleset, hooks.clock()))
             if route.startswith("facts/"):
-                found = data.fact(db, ruleset, route[len("facts/"):], limit=limit)
+                found = data.fact(db, ruleset, route[len("facts/"):], hooks.clock(), limit=limit)
                 return _json(200, found) if found else _json(404, {"error": "no such fact"})
             if route == "history":
                 return _json(200, data.history(db, query.get("fact") or None, limit=limit))
@@ -220,7 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
         with _reader(hooks.db_path) as db:
             if path == "/":
                 html = page.index(now=now, checks=checks, version=hooks.version,
-                                  summary=data.summary(db, ruleset, now), facts=data.facts(db, ruleset),
+                                  summary=data.summary(db, ruleset, now), facts=data.facts(db, ruleset, now),
                                   timeline=data.history(db, limit=30), alerts=data.alerts(db, limit=25),
                                   feeds=data.feed_health(db, ruleset), outages=data.recent_outages(db, limit=10))
             elif path == "/search":
@@ -228,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
                 html = page.search(now=now, checks=checks, version=hooks.version, query=q,
                                    results=data.search(db, q, limit=100))
             else:
-                found = data.fact(db, ruleset, path[len("/facts/"):])
+                found = data.fact(db, ruleset, path[len("/facts/"):], now)
                 if found is None:
                     return 404, page.not_found(path).encode(), "text/html; charset=utf-8"
                 html = page.fact(now=now, checks=checks, version=hooks.version, fact=found)
