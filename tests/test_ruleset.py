@@ -21,6 +21,7 @@ EXPECTED = [
                        "regular expression: missing ), unterminated subpattern at position 7"),
     ("bad-template.yaml", "4:12: alert \"drones\": title: template error on its line 1: unexpected end of "
                           "template, expected 'end of print statement'."),
+    ("interval-too-short.yaml", "2:13: settings.interval: an interval is at least 1s, got 0s"),
     ("bad-url.yaml", "3:10: feed \"wire\": url: 'example.com/rss' is not an http:// or https:// address"),
     ("bad-yaml.yaml", "5:1: this is not valid YAML: expected ',' or ']', but got '<stream end>' "
                       "(in the [ list that starts at line 4, column 11)"),
