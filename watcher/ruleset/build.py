@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from . import compiled as c
 from .delivery import alert_noise, channel_options
 from .factrules import compile_fact
 from .matchers import compile_matcher
-from .schema import AlertSpec, RuleFile, SettingsSpec
+from .schema import NAME_PATTERN, AlertSpec, RuleFile, SettingsSpec
 from .secrets import ConfigCheck, UrlCheck, channel, config_channel, feed_secrets
 from .yamlsrc import key_position, locate
 
@@ -34,6 +35,7 @@ class Source:
     model: RuleFile
     names: dict[str, list[Any]] = field(default_factory=dict)
     alert_rows: list[int] = field(default_factory=list)
+    signal_rows: dict[str, list[int]] = field(default_factory=dict)   # of salvaged facts (validate.py)
 
 
 @dataclass
@@ -137,7 +139,8 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
     for src in sources:
         for name, spec in src.model.facts.items():
             fact, found = compile_fact(src.display, src.data, name, spec,
-                                       settings.corroborate if settings else None, ctx.feeds, ctx.tags)
+                                       settings.corroborate if settings else None, ctx.feeds, ctx.tags,
+                                       rows=src.signal_rows.get(name))
             problems += found
             facts[name] = fact
 
@@ -149,6 +152,8 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
             alerts[spec.name] = rule
             if item_rule is not None:
                 item_rules.append(item_rule)
+        for row in _broken_alerts(src):
+            _written_references(src, row, ctx, facts)
     ruleset = c.Ruleset(feeds, facts, alerts, tuple(item_rules), built, digest, files,
                         index=MatchIndex(item_rules, facts))
     return ruleset, problems
@@ -159,39 +164,45 @@ def _problem(ctx: _Context, src: Source, loc: tuple[Any, ...], message: str, own
     ctx.problems.append(Problem(src.display, line, col, message, owner))
 
 
-def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
-           facts: dict[str, c.Fact]) -> tuple[c.AlertRule, ItemRule | None]:
-    owner = f'alert "{spec.name}"'
+@dataclass(frozen=True)
+class _References:
+    """What an alert names elsewhere: its channels, its fact and the values it waits for, its feeds."""
+
+    notify: tuple[str, ...] = ()
+    fact: str | None = None
+    to: tuple[str, ...] | None = None
+    feeds: tuple[str, ...] | None = None
+
+
+def _references(src: Source, row: int, owner: str, refs: _References, ctx: _Context,
+                facts: dict[str, c.Fact]) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """Check an alert's references; returns the values of ``to`` as the fact stores them and the
+    feeds its ``feeds`` select (``None`` when it has no such key)."""
     known_channels = sorted(set(ctx.merged.names("channel")) | {c.CONSOLE})
-    for j, target in enumerate(spec.notify):
+    for j, target in enumerate(refs.notify):
         if target not in known_channels:
             _problem(ctx, src, ("alerts", row, "notify", j),
                      f'notify: unknown channel "{target}"{suggest(target, known_channels)}', owner)
-    on = spec.on
-    if on.fact is not None:
-        fact = facts.get(on.fact)
-        if fact is None and ("fact", on.fact) not in ctx.merged.origins:
+    to = None
+    if refs.fact is not None:
+        fact = facts.get(refs.fact)
+        if fact is None and ("fact", refs.fact) not in ctx.merged.origins:
             _problem(ctx, src, ("alerts", row, "on", "fact"),
-                     f'on.fact: unknown fact "{on.fact}"{suggest(on.fact, sorted(facts))}', owner)
-        to = None
-        if on.to is not None:
+                     f'on.fact: unknown fact "{refs.fact}"{suggest(refs.fact, sorted(facts))}', owner)
+        if refs.to is not None:
             to = set()
-            for k, value in enumerate(on.to):
+            for k, value in enumerate(refs.to):
                 normal = fact.normalise(value) if fact is not None else value
                 if normal is None:
                     hint = suggest(value, list(fact.values or ())) if fact is not None else ""
                     _problem(ctx, src, ("alerts", row, "on", "to", k),
-                             f'on.to: "{value}" is not {_a_value_of(fact)} "{on.fact}"{hint}', owner)
+                             f'on.to: "{value}" is not {_a_value_of(fact)} "{refs.fact}"{hint}', owner)
                 else:
                     to.add(normal)
-        rule = c.AlertRule(spec.name, "fact", tuple(spec.notify), spec.severity, spec.title, spec.body,
-                           fact=on.fact, to=frozenset(to) if to is not None else None, events=frozenset(on.event),
-                           **alert_noise(spec))
-        return rule, None
     selected: set[str] | None = None
-    if on.feeds is not None:
+    if refs.feeds is not None:
         selected = set()
-        for k, name in enumerate(on.feeds):
+        for k, name in enumerate(refs.feeds):
             if name in ctx.feeds:
                 selected.add(name)
             elif name in ctx.tags:
@@ -200,7 +211,49 @@ def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
                 known = sorted(set(ctx.merged.names("feed")) | set(ctx.tags))
                 _problem(ctx, src, ("alerts", row, "on", "feeds", k),
                          f'on.feeds: no feed or feed tag is called "{name}"{suggest(name, known)}', owner)
-    feeds = frozenset(selected) if selected is not None else None
+    return (frozenset(to) if to is not None else None), (frozenset(selected) if selected is not None else None)
+
+
+def _broken_alerts(src: Source) -> list[int]:
+    """The rows of the file's alerts that did not validate."""
+    valid = set(src.alert_rows)
+    return [row for row in range(len(src.names.get("alerts", []))) if row not in valid]
+
+
+def _written_references(src: Source, row: int, ctx: _Context, facts: dict[str, c.Fact]) -> None:
+    """A broken alert's references, as written (those of a usable type), are checked all the
+    same: a bad pattern must not hide an unknown channel of the same alert."""
+    entry = src.data["alerts"][row]
+    if not isinstance(entry, dict):
+        return
+    on = entry.get("on") if isinstance(entry.get("on"), dict) else {}
+    fact = on.get("fact") if isinstance(on.get("fact"), str) and re.match(NAME_PATTERN, on["fact"]) else None
+    refs = _References(_written(entry.get("notify"), NAME_PATTERN) or (), fact,
+                       _written(on.get("to")) if fact else None, _written(on.get("feeds"), NAME_PATTERN))
+    name = entry.get("name")
+    _references(src, row, f'alert "{name}"' if isinstance(name, str) else f"alert #{row + 1}", refs, ctx, facts)
+
+
+def _written(value: Any, pattern: str | None = None) -> tuple[str, ...] | None:
+    """A list of names or values as written, if it is one; an element that is not a usable name
+    (a problem pydantic has reported already) is left out. Numbers are values too: `to: [61e9]`."""
+    if not isinstance(value, list):
+        return None
+    found = tuple(v if isinstance(v, str) else repr(v) if isinstance(v, float) else str(v) for v in value
+                  if isinstance(v, (str, int, float)) and not isinstance(v, bool))
+    return tuple(v for v in found if pattern is None or re.match(pattern, v))
+
+
+def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
+           facts: dict[str, c.Fact]) -> tuple[c.AlertRule, ItemRule | None]:
+    on = spec.on
+    refs = _References(tuple(spec.notify), on.fact, tuple(on.to) if on.to is not None else None,
+                       tuple(on.feeds) if on.feeds is not None else None)
+    to, feeds = _references(src, row, f'alert "{spec.name}"', refs, ctx, facts)
+    if on.fact is not None:
+        rule = c.AlertRule(spec.name, "fact", tuple(spec.notify), spec.severity, spec.title, spec.body,
+                           fact=on.fact, to=to, events=frozenset(on.event), **alert_noise(spec))
+        return rule, None
     if on.feed_down is not None:
         return c.AlertRule(spec.name, "feed", tuple(spec.notify), spec.severity, spec.title, spec.body,
                            feed_down=on.feed_down, feeds=feeds, **alert_noise(spec)), None

@@ -27,7 +27,10 @@ _CAPTURES = {"number": ("{amount}", "{number}"), "text": ("{name}",), "status": 
 
 
 def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Corroboration | None,
-                 feeds: dict[str, c.Feed], tags: dict[str, set[str]]) -> tuple[c.Fact, list[Problem]]:
+                 feeds: dict[str, c.Feed], tags: dict[str, set[str]],
+                 rows: list[int] | None = None) -> tuple[c.Fact, list[Problem]]:
+    """Compile one fact and check it. ``rows``: the index in the file of each of ``spec.signals``
+    (when broken signals were left out of it, see ``validate.py``); default: as listed."""
     owner = f'fact "{name}"'
     problems: list[Problem] = []
 
@@ -49,7 +52,7 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
     policy = spec.corroborate or default or Corroboration()
     trusted = _feeds(policy.trusted, feeds, tags, problem, ("corroborate", "trusted"))
     signals = []
-    for i, sig in enumerate(spec.signals):
+    for i, sig in zip(rows if rows is not None else range(len(spec.signals)), spec.signals, strict=True):
         signal = _signal(i, sig, probe, lambda loc, msg, i=i: problem(("signals", i, *loc), msg))
         if signal is not None and sig.feeds is not None:
             chosen = _feeds(sig.feeds, feeds, tags, problem, ("signals", i, "feeds"))

@@ -78,7 +78,7 @@ def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
         checked = validate_file(data, display)
         problems += checked.problems
         if isinstance(data, dict):
-            sources.append(Source(display, data, checked.model, checked.names, checked.alert_rows))
+            sources.append(Source(display, data, checked.model, checked.names, checked.alert_rows, checked.signal_rows))
 
     # Every file's valid entries are merged and cross-checked even when other entries failed, so
     # one run reports every problem there is (a reference to a broken entry is not reported
