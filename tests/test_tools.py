@@ -104,6 +104,39 @@ def test_explain_a_url_and_a_stored_item(tmp_path, feed_server, receiver):
     assert missing.returncode == 1 and "no stored item 999" in missing.stderr
 
 
+def test_an_item_two_signals_found_is_one_piece_of_evidence(tmp_path, feed_server):
+    """Its title and its summary both matched (a signal for each): `watcher facts` lists it once."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, f"""\
+        feeds:
+          ap: {{url: "{feed_server.url('/ap.xml')}"}}
+        facts:
+          aid:
+            describe: US aid package for Ukraine
+            values: [stalled, passed]
+            known: stalled
+            signals:
+              - value: passed
+                match: {{all: [senate, aid], any: [passes], scope: [title]}}
+              - value: passed
+                match: {{all: [senate, aid], any: [passes], scope: [summary]}}
+    """)
+    feed_server.set("/ap.xml", rss([{"title": "Senate passes Ukraine aid", "guid": "1",
+                                     "description": "The Senate passes the aid bill 70-29.",
+                                     "link": "https://ap.example/1", "pubDate": rfc822(datetime.now(UTC))}]))
+    env = {"WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db")}
+    assert run_cli("check", env=env).returncode == 0
+    board = run_cli("facts", env=env)
+    assert board.returncode == 0, board.stderr
+    assert "aid: passed" in board.stdout and board.stdout.count("Senate passes Ukraine aid") == 1, board.stdout
+    history = json.loads(run_cli("facts", "history", "aid", "--json", env=env).stdout)
+    (change,) = [e for e in history if e["type"] == "change" and e["new"] == "passed"]
+    (evidence,) = change["evidence"]
+    assert {s["field"] for s in evidence["spans"]} == {"title", "summary"}
+    assert evidence["quote"] == "Senate passes Ukraine aid … The Senate passes the aid bill 70-29."
+
+
 def _db_digest(path: Path) -> str:
     db = sqlite3.connect(path)
     rows = [db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()
