@@ -84,6 +84,47 @@ def test_explain_text_output_and_a_title_filter(tmp_path):
     assert "refused by the negation guard ('not')" in result.stdout
 
 
+def test_explain_is_short_by_default_and_names_every_term_with_verbose(tmp_path):
+    """A 150-character pattern is named once, cut, where it is the reason; --verbose lists it in full."""
+    long_topic = "|".join(f"topic{n:03d}" for n in range(16))[:150]
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, f"""\
+        facts:
+          aid:
+            describe: US aid package
+            values: [stalled, passed]
+            known: stalled
+            signals:
+              - value: passed
+                match: {{all: [senate, "{long_topic}|aid"], any: [passes]}}
+              - value: stalled
+                match: {{all: ["{long_topic}"]}}
+        alerts:
+          - name: topics
+            on: {{items: {{all: ["{long_topic}"]}}}}
+    """)
+    feed = tmp_path / "wire.xml"
+    feed.write_text(rss([{"title": "Senate passes Ukraine aid", "guid": "1", "link": "https://ap.example/1",
+                          "description": "The vote was 70-29. Senate passes the aid bill after months."}]))
+    env = {"WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "none.db")}
+    short = run_cli("explain", str(feed), env=env)
+    assert short.returncode == 0, short.stderr
+    assert long_topic not in short.stdout and max(len(line) for line in short.stdout.splitlines()) < 140
+    assert short.stdout.splitlines()[1:] == [
+        "  alert rules: 0 of 1 fire",
+        f"    - topics: `all` term '{long_topic[:39]}…' is not in the text",
+        "  fact signals: 1 of 2 fire",
+        "    + aid = passed (signal 1): evidence for a change, stalled -> passed",
+        "        “Senate passes Ukraine aid” (title)",
+        f"    - aid = stalled (signal 2): `all` term '{long_topic[:39]}…' is not in the text",
+    ]
+    verbose = run_cli("explain", "--verbose", str(feed), env=env)
+    assert verbose.returncode == 0, verbose.stderr
+    assert f"[x] all  '{long_topic}|aid': title[22:25] 'aid'" in verbose.stdout
+    assert f"- topics: `all` term '{long_topic}' is not in the text" in verbose.stdout
+
+
 def test_explain_a_url_and_a_stored_item(tmp_path, feed_server, receiver):
     env = _setup(tmp_path, feed_server, receiver)
     items = [{"title": "Senate passes Ukraine aid", "link": "https://ap.example/1", "guid": "1",

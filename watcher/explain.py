@@ -9,6 +9,7 @@ the fact now (old news, a change, a confirmation).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .facts import extracted_value, role
 from .match import Found, Matcher, first_in, hit_of
@@ -30,9 +31,19 @@ class TermReport:
 @dataclass(frozen=True)
 class MatchReport:
     matched: bool
-    reason: str
+    reason: str                # the verdict in words, with each pattern it names in full
     terms: tuple[TermReport, ...]
     hits: tuple[Hit, ...]
+    quote: str = ""            # when it matched: the sentence(s) the hits are in
+    brief: str = ""            # the verdict with long patterns cut (`watcher explain` without --verbose)
+
+
+SHORT_PATTERN = 40   # characters of a pattern the short verdict shows
+
+
+def shortened(source: str, width: int = SHORT_PATTERN) -> str:
+    """A pattern as the short form of `watcher explain` names it: cut to ``width`` characters."""
+    return source if len(source) <= width else source[:width - 1] + "…"
 
 
 def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
@@ -49,22 +60,24 @@ def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
         occ = first_in(term, view, matcher.scope)
         terms.append(TermReport("none", term.source, (hit_of(term, *occ),) if occ else ()))
     found = matcher.find(view)
-    return MatchReport(found is not None, _reason(matcher, found, terms), tuple(terms), found.hits if found else ())
+    return MatchReport(found is not None, _reason(matcher, found, terms), tuple(terms), found.hits if found else (),
+                       found.context if found else "", _reason(matcher, found, terms, shortened))
 
 
-def _reason(matcher: Matcher, found: Found | None, terms: list[TermReport]) -> str:
+def _reason(matcher: Matcher, found: Found | None, terms: list[TermReport], name: Any = str) -> str:
+    """Why ``matcher`` did not match, naming each pattern as ``name`` shows it."""
     if found is not None:
         return "matched"
     for t in terms:
         if t.group == "all" and not t.hits:
-            return f"`all` term '{t.source}' {_why_not(t)}"
+            return f"`all` term '{name(t.source)}' {_why_not(t)}"
     anys = [t for t in terms if t.group == "any"]
     if anys and not any(t.hits for t in anys):
         refused = next((t for t in anys if t.refused), None)
-        return "no `any` term counts" + (f": '{refused.source}' {_why_not(refused)}" if refused else "")
+        return "no `any` term counts" + (f": '{name(refused.source)}' {_why_not(refused)}" if refused else "")
     blocking = [t.source for t in terms if t.group == "none" and t.hits]
     if blocking:
-        return f"`none` term '{blocking[0]}' is present"
+        return f"`none` term '{name(blocking[0])}' is present"
     return f"the terms are not all in one {matcher.within}"
 
 
@@ -90,6 +103,7 @@ class SignalExplanation:
     value: str | None          # the value it reads (as people read it), if it fired
     outcome: str               # what it would mean for the fact, or why it did not fire
     report: MatchReport
+    brief: str = ""            # ``outcome`` with long patterns cut
 
     @property
     def fired(self) -> bool:
@@ -115,11 +129,11 @@ def explain_item(ruleset: Ruleset, stored: StoredItem,
         current = state.value if state is not None else fact.known  # no ledger yet: the rules' known value
         for signal in fact.signals:
             report = explain_matcher(signal.matcher, view)
-            value, outcome = None, report.reason
+            value, outcome, brief = None, report.reason, report.brief
             if signal.feeds is not None and stored.feed not in signal.feeds:
                 target = fact.display(signal.value) if signal.value is not None else f"{fact.kind} read from the text"
                 signals.append(SignalExplanation(fact.name, signal.index, target, None,
-                                                 f"not for feed {stored.feed}", report))
+                                                 f"not for feed {stored.feed}", report, f"not for feed {stored.feed}"))
                 continue
             if report.matched:
                 found = signal.matcher.find(view)
@@ -128,13 +142,13 @@ def explain_item(ruleset: Ruleset, stored: StoredItem,
                     m = found.match_of(signal.extract)
                     raw = extracted_value(fact, m) if m is not None else None
                     if raw is None and m is not None:
-                        outcome = f"read {m.group(0)!r}, which is not a value of this fact" + (
+                        outcome = brief = f"read {m.group(0)!r}, which is not a value of this fact" + (
                             f" (not in {fact.unit})" if fact.unit else "")
                 if raw is not None:
                     value = fact.display(raw)
-                    outcome = _meaning(fact, current, raw, signal.backwards, stored)
+                    outcome = brief = _meaning(fact, current, raw, signal.backwards, stored)
             target = fact.display(signal.value) if signal.value is not None else f"{fact.kind} read from the text"
-            signals.append(SignalExplanation(fact.name, signal.index, target, value, outcome, report))
+            signals.append(SignalExplanation(fact.name, signal.index, target, value, outcome, report, brief))
     return ItemExplanation(stored, rules, tuple(signals))
 
 
