@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from . import __version__, feedhealth, polling
 from .deliver import Channels, SendThreads, check_config, check_url
@@ -97,9 +97,11 @@ class Watcher:
 
     # -- rules ---------------------------------------------------------------------------------
 
-    def load_rules(self) -> tuple[Ruleset, Channels]:
-        """Load, validate and compile the rule files; raises ``RuleError`` listing every problem."""
-        ruleset = load_rules(self.settings.rules, check_url=check_url, check_config=check_config)
+    def load_rules(self, secrets: bool | Collection[str] = True) -> tuple[Ruleset, Channels]:
+        """Load, validate and compile the rule files; raises ``RuleError`` listing every problem.
+        ``secrets``: the channels whose URL a command needs (see ``ruleset.load_rules``); the
+        returned ``Channels`` has only those."""
+        ruleset = load_rules(self.settings.rules, check_url=check_url, check_config=check_config, secrets=secrets)
         for channel in ruleset.channels.values():
             register_secret(channel.url.reveal())
         # values that fed a channel URL, a feed's proxy or a feed's header are secrets too

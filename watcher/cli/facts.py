@@ -18,9 +18,9 @@ from .base import Context, _fail, _store, _when, cli
 
 def _rules_if_valid(obj: Context) -> Ruleset | None:
     """The rules, for showing values with their units; the ledger is shown without them if
-    the rule files have problems (that is `watcher validate`'s business)."""
+    the rule files have problems (that is `watcher validate`'s business). No secret is needed."""
     try:
-        return load_rules(obj.rules)
+        return load_rules(obj.rules, secrets=False)
     except WatcherError:
         return None
 
@@ -224,6 +224,7 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
     A status takes one of its values, a number any spelling of an amount ("61bn", "$61
     billion", 61e9), a text fact any text. Reports still pending for the fact are marked
     superseded and its open contradictions and reviews are closed: the operator has weighed them.
+    No secret is needed; with --alert, those of the channels the fact's alerts go to.
 
     \b
     Example:
@@ -236,7 +237,7 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
 
     watcher = Watcher(obj.settings())
     try:
-        ruleset, _ = watcher.load_rules()
+        ruleset, _ = watcher.load_rules(secrets=False)
     except WatcherError as exc:
         raise _fail(exc) from None
     spec = ruleset.facts.get(fact)
@@ -250,6 +251,11 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
             raise click.ClickException(f'"{value}" is not an amount{" in " + spec.unit if spec.unit else ""}; '
                                        "write for example 61e9, 61bn or '$61 billion'")
         raise click.ClickException("the value cannot be empty")
+    if alert:  # the alerts are queued for the daemon to send: check the channels they go to
+        try:
+            ruleset, _ = watcher.load_rules(secrets=_alerted_channels(ruleset, fact, normal))
+        except WatcherError as exc:
+            raise _fail(exc) from None
     store = _store(obj)
     now = utcnow()
 
@@ -280,3 +286,10 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
         click.echo(f"{fact}: {spec.display(old)} -> {spec.display(normal)} "
                    f"(recorded{f'; {queued} alerts queued' if queued else ''})")
 
+
+def _alerted_channels(ruleset: Ruleset, fact: str, value: str) -> set[str]:
+    """The channels a change of ``fact`` to ``value`` alerts (as ``alerts.fact_alerts`` picks them)."""
+    from ..alerts import channels_for
+
+    return {name for rule in ruleset.fact_rules(fact) if rule.to is None or value in rule.to
+            for name in channels_for(rule, ruleset)}

@@ -122,6 +122,7 @@ def alerts_retry(obj: Context, delivery_ids: tuple[int, ...], everything: bool) 
 @click.pass_obj
 def notify_test(obj: Context, channel: str) -> None:
     """Send a test message to one channel now and say whether each of its services took it.
+    Only this channel's secrets need to be set.
 
     \b
     Example:
@@ -129,11 +130,12 @@ def notify_test(obj: Context, channel: str) -> None:
     """
     watcher = Watcher(obj.settings())
     try:
-        ruleset, channels = watcher.load_rules()
+        ruleset, channels = watcher.load_rules(secrets={channel})
     except WatcherError as exc:
         raise _fail(exc) from None
     if channel not in channels.names:
-        raise click.ClickException(f'no channel "{channel}"; channels: {", ".join(sorted(channels.names))}')
+        known = sorted(set(ruleset.channels) | channels.names)
+        raise click.ClickException(f'no channel "{channel}"; channels: {", ".join(known)}')
     result = asyncio.run(channels.send(channel, title="watcher test message",
                                        body=f"This is a test of channel **{channel}** from watcher.",
                                        text=f"This is a test of channel {channel} from watcher."))

@@ -57,10 +57,10 @@ def schema() -> None:
 
 
 def _candidate(obj: Context, rules: Path | None) -> Ruleset:
-    """The rules to try (``--rules`` of the command, else of ``watcher``); channels are not
-    expanded, so no secrets are needed to explain or replay."""
+    """The rules to try (``--rules`` of the command, else of ``watcher``); channel URLs and feed
+    headers are not expanded, so no secrets are needed to explain or replay."""
     try:
-        return load_rules(rules or obj.rules, channels=False)
+        return load_rules(rules or obj.rules, secrets=False)
     except RuleError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from ..errors import Problem, RuleError
 from . import compiled as c
@@ -50,11 +50,14 @@ def emptied_files(before: Mapping[Path, int], now: Mapping[Path, int]) -> list[s
 
 def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
                check_url: UrlCheck | None = None, check_config: ConfigCheck | None = None,
-               channels: bool = True) -> c.Ruleset:
+               secrets: bool | Collection[str] = True) -> c.Ruleset:
     """Load and compile every rule file under ``folder``; raise ``RuleError`` listing all problems.
 
-    With ``channels=False`` channel URLs are neither expanded nor checked (for tools that send
-    nothing, such as `watcher explain` and `watcher backtest`, which then need no secrets)."""
+    ``secrets`` says what to take from the environment (and check): ``True`` every channel's URL
+    and every feed's headers and proxy (the daemon, `watcher validate`); ``False`` nothing (tools
+    that send and fetch nothing: `watcher explain`, `watcher backtest`, `watcher facts`); a
+    collection of channel names: only those channels (`watcher notify-test CHANNEL`). A channel
+    left out has ``expanded=False`` and no URL; a feed left out, no headers and no proxy."""
     folder = Path(folder)
     environ = os.environ if environ is None else environ
     if not folder.is_dir():
@@ -86,7 +89,7 @@ def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
     merged = merge(sources)
     problems += merged.problems
     ruleset, found = build_ruleset(sources, merged, digest.hexdigest()[:12], environ, check_url,
-                                   tuple(_display(p) for p in paths), channels=channels,
+                                   tuple(_display(p) for p in paths), secrets=secrets,
                                    check_config=check_config)
     problems += found
     if problems:
