@@ -41,6 +41,10 @@ from .urls import (asset, check_config, check_url, config_services, mask_headers
 __all__ = ["SEND_TIMEOUT", "Channels", "SendThreads", "Service", "check_config", "check_url", "masked"]
 
 SEND_TIMEOUT = 120.0  # seconds before one send counts as failed (the thread may still finish it)
+# apprise services whose title is an email subject: the subject says the severity, "[CRITICAL] ...",
+# the way alerting tools mark theirs, so a mail client can sort and filter on it
+EMAIL_SCHEMES = frozenset({"mailto", "mailtos", "sendgrid", "mailgun", "ses", "sparkpost", "azure", "o365", "resend",
+                           "brevo", "postmark", "smtp2go", "mailersend", "sendpulse", "acs", "groundmail"})
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class _Target:
     notifier: apprise.Apprise
     fmt: str                        # markdown or text
     secrets: tuple[str, ...]
+    email: bool = False             # the title is a subject: it carries the severity
 
 
 class Channels:
@@ -147,7 +152,7 @@ class Channels:
         if target is None:
             return SendResult(False, f'channel "{name}" no longer has the service {service.target}', status="failure")
         loop = asyncio.get_running_loop()
-        call = functools.partial(_notify, target.notifier, message, target.fmt)
+        call = functools.partial(_notify, target.notifier, message, target.fmt, target.email)
         try:
             return await asyncio.wait_for(loop.run_in_executor(self._threads.pool(name), call), SEND_TIMEOUT)
         except TimeoutError:
@@ -169,7 +174,7 @@ class Channels:
     def _print(self, message: Message) -> None:
         out = self._console or sys.stdout
         rule = "=" * 72
-        out.write(f"{rule}\n[{message.severity.upper()}] {message.title}\n{'-' * 72}\n{message.text}\n{rule}\n")
+        out.write(f"{rule}\n{subject(message)}\n{'-' * 72}\n{message.text}\n{rule}\n")
         out.flush()
 
 
@@ -183,7 +188,8 @@ def _targets(instances: list[Any], fmt: str) -> list[_Target]:
         notifier.add(instance)
         chosen = fmt if fmt != "auto" else ("text" if _preferred_format(instance) == apprise.NotifyFormat.TEXT
                                             else "markdown")
-        targets.append(_Target(Service(key, target), notifier, chosen, secret_parts(instance)))
+        email = target.split("://", 1)[0].lower() in EMAIL_SCHEMES
+        targets.append(_Target(Service(key, target), notifier, chosen, secret_parts(instance), email))
     return targets
 
 
@@ -193,13 +199,19 @@ def _preferred_format(instance: object) -> object:
     return formats[0] if isinstance(formats, (tuple, list)) and formats else formats
 
 
-def _notify(notifier: apprise.Apprise, message: Message, fmt: str) -> SendResult:
+def subject(message: Message) -> str:
+    """An email's subject: the title after its severity, ``[CRITICAL] Aid package: stalled → signed``."""
+    return f"[{message.severity.upper()}] {message.title}"
+
+
+def _notify(notifier: apprise.Apprise, message: Message, fmt: str, email: bool = False) -> SendResult:
     """Runs in the channel's thread: one synchronous apprise call to one service."""
     notify_type = {"critical": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING
                    }.get(message.severity, apprise.NotifyType.INFO)
     markdown = fmt == "markdown"
     try:
-        result = notifier.notify(title=message.title, body=message.body if markdown else message.text,
+        result = notifier.notify(title=subject(message) if email else message.title,
+                                 body=message.body if markdown else message.text,
                                  notify_type=notify_type,
                                  body_format=apprise.NotifyFormat.MARKDOWN if markdown else apprise.NotifyFormat.TEXT)
     except Exception as exc:  # a plugin bug must not take the channel's thread down
