@@ -190,6 +190,7 @@ class Watcher:
         self._fetcher = Fetcher(self.settings.fetch)
         self._fetcher.remember(await self.store.call(_last_fetch_seconds, ruleset))
         self.dispatcher = _CountingDispatcher(self.store, self.channels, self.clock, self.settings.retry,
+                                              facts=lambda: self.ruleset.facts if self.ruleset else {},
                                               metrics=self.metrics)
         self.metrics.reloaded(True, self.clock())
         if lock:  # with the lock held no other process is sending: a "sending" mark is a crash's
