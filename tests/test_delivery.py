@@ -110,7 +110,16 @@ def test_console_channel_prints(tmp_path):
     out = io.StringIO()
     result = asyncio.run(Channels({}, console=out).send("console", title="Hello", body="**b**", text="b",
                                                         severity="critical"))
-    assert result.ok and "[CRITICAL] Hello" in out.getvalue()
+    assert result.ok and "[CRITICAL] Hello" in out.getvalue() and "\nb\n" in out.getvalue()
+
+
+def test_a_console_channel_follows_its_format(tmp_path):
+    """`team: console` prints text, unless the channel says `format: markdown`."""
+    out = {fmt: io.StringIO() for fmt in ("auto", "markdown")}
+    for fmt, stream in out.items():
+        channels = Channels({"team": Channel("team", Secret("console"), "console", format=fmt)}, console=stream)
+        assert asyncio.run(channels.send("team", title="Hello", body="**b**", text="b")).ok
+    assert "\nb\n" in out["auto"].getvalue() and "\n**b**\n" in out["markdown"].getvalue()
 
 
 # -- channels with several services: partial failures ------------------------------------------
