@@ -97,11 +97,11 @@ class Watcher:
 
     # -- rules ---------------------------------------------------------------------------------
 
-    def load_rules(self, secrets: bool | Collection[str] = True) -> tuple[Ruleset, Channels]:
+    def load_rules(self, channels: bool | Collection[str] = True) -> tuple[Ruleset, Channels]:
         """Load, validate and compile the rule files; raises ``RuleError`` listing every problem.
-        ``secrets``: the channels whose URL a command needs (see ``ruleset.load_rules``); the
+        ``channels``: the channels whose secrets a command needs (see ``ruleset.load_rules``); the
         returned ``Channels`` has only those."""
-        ruleset = load_rules(self.settings.rules, check_url=check_url, check_config=check_config, secrets=secrets)
+        ruleset = load_rules(self.settings.rules, check_url=check_url, check_config=check_config, channels=channels)
         for channel in ruleset.channels.values():
             register_secret(channel.url.reveal())
         # values that fed a channel URL, a feed's proxy or a feed's header are secrets too
@@ -114,9 +114,9 @@ class Watcher:
         for feed in ruleset.feeds.values():
             if feed.proxy is not None:
                 register_secret(feed.proxy.reveal())
-        channels = Channels(ruleset.channels, console=self.console, threads=self._send_threads)
-        register_secret(*channels.secrets())  # and every URL of apprise config files, with its parts
-        return ruleset, channels
+        senders = Channels(ruleset.channels, console=self.console, threads=self._send_threads)
+        register_secret(*senders.secrets())  # and every URL of apprise config files, with its parts
+        return ruleset, senders
 
     def _load_settled(self) -> tuple[Ruleset, Channels]:
         """``load_rules`` for a reload, refusing while a file that had rules is empty: an editor

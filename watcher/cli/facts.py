@@ -20,7 +20,7 @@ def _rules_if_valid(obj: Context) -> Ruleset | None:
     """The rules, for showing values with their units; the ledger is shown without them if
     the rule files have problems (that is `watcher validate`'s business). No secret is needed."""
     try:
-        return load_rules(obj.rules, secrets=False)
+        return load_rules(obj.rules, channels=False)
     except WatcherError:
         return None
 
@@ -237,7 +237,7 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
 
     watcher = Watcher(obj.settings())
     try:
-        ruleset, _ = watcher.load_rules(secrets=False)
+        ruleset, _ = watcher.load_rules(channels=False)
     except WatcherError as exc:
         raise _fail(exc) from None
     spec = ruleset.facts.get(fact)
@@ -253,7 +253,7 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
         raise click.ClickException("the value cannot be empty")
     if alert:  # the alerts are queued for the daemon to send: check the channels they go to
         try:
-            ruleset, _ = watcher.load_rules(secrets=_alerted_channels(ruleset, fact, normal))
+            ruleset, _ = watcher.load_rules(channels=_alerted_channels(ruleset, fact, normal))
         except WatcherError as exc:
             raise _fail(exc) from None
     store = _store(obj)

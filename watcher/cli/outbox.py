@@ -130,7 +130,7 @@ def notify_test(obj: Context, channel: str) -> None:
     """
     watcher = Watcher(obj.settings())
     try:
-        ruleset, channels = watcher.load_rules(secrets={channel})
+        ruleset, channels = watcher.load_rules(channels={channel})
     except WatcherError as exc:
         raise _fail(exc) from None
     if channel not in channels.names:

@@ -60,7 +60,7 @@ def _candidate(obj: Context, rules: Path | None) -> Ruleset:
     """The rules to try (``--rules`` of the command, else of ``watcher``); channel URLs and feed
     headers are not expanded, so no secrets are needed to explain or replay."""
     try:
-        return load_rules(rules or obj.rules, secrets=False)
+        return load_rules(rules or obj.rules, channels=False)
     except RuleError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

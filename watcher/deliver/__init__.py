@@ -91,7 +91,7 @@ class Channels:
 
     def __init__(self, channels: Mapping[str, Channel], *, console: TextIO | None = None,
                  threads: SendThreads | None = None):
-        # a channel loaded without its secret (see ``load_rules(secrets=...)``) cannot be sent to
+        # a channel loaded without its secret (see ``load_rules(channels=...)``) cannot be sent to
         channels = {name: channel for name, channel in channels.items() if channel.expanded}
         self._console = console
         self._threads = threads or SendThreads()

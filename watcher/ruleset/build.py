@@ -98,9 +98,10 @@ class _Context:
 
 
 def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: Mapping[str, str],
-                  check_url: UrlCheck | None, files: tuple[str, ...], *, secrets: bool | Collection[str] = True,
+                  check_url: UrlCheck | None, files: tuple[str, ...], *,
+                  channels: bool | Collection[str] = True,
                   check_config: ConfigCheck | None = None) -> tuple[c.Ruleset, list[Problem]]:
-    """``secrets``: what to take from the environment (see ``load.load_rules``)."""
+    """``channels``: which secrets to take from the environment (see ``load.load_rules``)."""
     problems: list[Problem] = []
     settings = next((s.model.settings for s in sources if s.model.settings is not None), None)
     defaults = settings or SettingsSpec()
@@ -112,7 +113,7 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
     for src in sources:
         for name, spec in src.model.feeds.items():
             backlog = c.Backlog(spec.backlog.alerts, spec.backlog.facts) if spec.backlog else default_backlog
-            headers, proxy, found = feed_secrets(src.display, src.data, name, spec, environ) if secrets is True \
+            headers, proxy, found = feed_secrets(src.display, src.data, name, spec, environ) if channels is True \
                 else ((), None, [])    # a tool that fetches nothing needs no credentials
             problems += found
             feeds[name] = c.Feed(name, spec.url, spec.interval or defaults.interval, tuple(spec.tags),
@@ -121,7 +122,7 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
                                  max_interval=_first(spec.max_interval, defaults.max_interval),
                                  adaptive=_first(spec.adaptive, defaults.adaptive), proxy=proxy)
         for name, spec in src.model.channels.items():
-            if not (secrets is True or (secrets is not False and name in secrets)):  # not sent to: no secret
+            if not (channels is True or (channels is not False and name in channels)):  # not sent to: no secret
                 made = c.Channel(name, c.Secret(""), spec.url or f"config: {spec.config}", expanded=False)
                 problem = None
             elif spec.config is not None:

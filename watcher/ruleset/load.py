@@ -50,14 +50,15 @@ def emptied_files(before: Mapping[Path, int], now: Mapping[Path, int]) -> list[s
 
 def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
                check_url: UrlCheck | None = None, check_config: ConfigCheck | None = None,
-               secrets: bool | Collection[str] = True) -> c.Ruleset:
+               channels: bool | Collection[str] = True) -> c.Ruleset:
     """Load and compile every rule file under ``folder``; raise ``RuleError`` listing all problems.
 
-    ``secrets`` says what to take from the environment (and check): ``True`` every channel's URL
-    and every feed's headers and proxy (the daemon, `watcher validate`); ``False`` nothing (tools
-    that send and fetch nothing: `watcher explain`, `watcher backtest`, `watcher facts`); a
-    collection of channel names: only those channels (`watcher notify-test CHANNEL`). A channel
-    left out has ``expanded=False`` and no URL; a feed left out, no headers and no proxy."""
+    ``channels`` says which secrets to take from the environment (and check): ``True`` every
+    channel's URL and every feed's headers and proxy (the daemon, `watcher validate`); ``False``
+    none (tools that send and fetch nothing: `watcher explain`, `watcher backtest`, `watcher
+    facts`); a collection of channel names: only those channels' URLs, and no feed's (`watcher
+    notify-test CHANNEL`). A channel left out has ``expanded=False`` and no URL; a feed left
+    out, no headers and no proxy."""
     folder = Path(folder)
     environ = os.environ if environ is None else environ
     if not folder.is_dir():
@@ -89,7 +90,7 @@ def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
     merged = merge(sources)
     problems += merged.problems
     ruleset, found = build_ruleset(sources, merged, digest.hexdigest()[:12], environ, check_url,
-                                   tuple(_display(p) for p in paths), secrets=secrets,
+                                   tuple(_display(p) for p in paths), channels=channels,
                                    check_config=check_config)
     problems += found
     if problems:

@@ -18,6 +18,7 @@ text instead: see ``build.py``.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +117,7 @@ def _keyed(section: str, block: Any, data: Any, display: str,
 
 
 def _salvage(entry: Any, broken: list[tuple[Any, ...]],
-             wrap: Any) -> tuple[Any | None, dict[str, list[int]]]:
+             wrap: Callable[[Any], dict[str, Any]]) -> tuple[Any | None, dict[str, list[int]]]:
     """``entry`` without its broken parts, if the rest is valid (else ``None``), and for each list
     it shortened the index in the file of every element kept. ``broken`` are the locations of the
     problems inside the entry; ``wrap`` makes a rule file of an entry, to validate it again. An
