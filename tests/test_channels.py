@@ -159,6 +159,47 @@ channels:
     assert {t for (t,) in attempts} >= {f"json://ops:****@127.0.0.1:{receiver.port}/team"}
 
 
+def test_each_command_needs_only_the_secrets_it_uses(tmp_path, feed_server, receiver):
+    """notify-test CHANNEL needs that channel's secret; facts set none, or with --alert those of
+    the channels its alerts go to; the board, explain and backtest none (feed headers included)."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, f"""\
+        feeds:
+          paper: {{url: "{feed_server.url('/paper.xml')}", headers: {{Authorization: "Bearer ${{PAPER_TOKEN}}"}}}}
+        facts:
+          aid: {{describe: aid package, values: [stalled, passed, signed], known: stalled}}
+          amount: {{describe: aid amount, kind: number, unit: USD, known: 60bn}}
+        alerts:
+          - {{name: aid-passed, on: {{fact: aid, to: [passed]}}, notify: [team]}}
+          - {{name: aid-signed, on: {{fact: aid, to: [signed]}}, notify: [ops]}}
+        channels:
+          team: ${{TEAM_URL}}
+          ops: ${{OPS_URL}}
+    """)
+    bare = {"WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db")}
+    team = {**bare, "TEAM_URL": receiver.url("/team")}
+    tested = run_cli("notify-test", "team", env=team)
+    assert tested.returncode == 0, tested.stderr
+    assert receiver.titles() == ["watcher test message"]
+    other = run_cli("notify-test", "ops", env=team)
+    assert other.returncode == 1 and 'channel "ops": the environment variable OPS_URL is not set' in other.stderr
+    assert "TEAM_URL" not in other.stderr and "PAPER_TOKEN" not in other.stderr
+    corrected = run_cli("facts", "set", "amount", "$61 billion", "--note", "final text", env=bare)
+    assert corrected.returncode == 0, corrected.stderr
+    alerted = run_cli("facts", "set", "aid", "passed", "--alert", env=team)     # aid-passed goes to team
+    assert alerted.returncode == 0 and "1 alerts queued" in alerted.stdout, alerted.stderr
+    refused = run_cli("facts", "set", "aid", "signed", "--alert", env=team)     # aid-signed goes to ops
+    assert refused.returncode == 1 and "OPS_URL is not set" in refused.stderr
+    board = run_cli("facts", env=bare)
+    assert "amount: 61 billion USD" in board.stdout and "aid: passed" in board.stdout, board.stdout
+    feed = tmp_path / "paper.xml"
+    feed.write_text(rss([{"title": "Senate passes aid", "guid": "1"}]))
+    assert run_cli("explain", str(feed), env=bare).returncode == 0
+    replay = run_cli("backtest", env=bare)
+    assert replay.returncode == 0, replay.stderr
+
+
 def test_the_readme_delivery_example_loads(tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text()
     example = readme.split("## Delivery", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, UTC
 from watcher.deliver import Channels
 from watcher.dispatch import Dispatcher, RetryPolicy
 from watcher.models import AlertDraft
+from watcher.noise import Route
 from watcher.ruleset.compiled import Channel, Secret
 from watcher.store import Store, outbox
 
@@ -86,11 +87,39 @@ def test_dead_after_give_up_and_retry_by_hand(tmp_path, receiver):
     store.close()
 
 
+def test_alerts_show_says_when_a_waiting_delivery_is_tried_next(tmp_path, receiver):
+    from conftest import run_cli
+
+    store = Store(tmp_path / "s.db")
+    channels = _channels(receiver)
+    dispatcher = Dispatcher(store, lambda: channels, Clock(T0), RetryPolicy(first=10, cap=60, give_up=3600))
+    _enqueue(store, 1)
+    receiver.fail_next(1)
+    assert asyncio.run(dispatcher.deliver_due()).failed == 1
+    in_digest = [Route("team", "pending", T0 + timedelta(minutes=10))]       # waits for its digest
+    store.run(outbox.enqueue, AlertDraft("r", "later", "item", "later", "b", "b", ("team",)), T0, routes=in_digest)
+    store.close()
+    failed = run_cli("--db", str(tmp_path / "s.db"), "alerts", "show", "1")
+    assert failed.returncode == 0, failed.stderr
+    assert "delivery 1 to team: failed, 1 attempts, next attempt 2024-04-24 12:00:10 UTC\n" in failed.stdout
+    pending = run_cli("--db", str(tmp_path / "s.db"), "alerts", "show", "2")
+    assert "delivery 2 to team: pending, 0 attempts, next attempt 2024-04-24 12:10:00 UTC\n" in pending.stdout
+
+
 def test_console_channel_prints(tmp_path):
     out = io.StringIO()
     result = asyncio.run(Channels({}, console=out).send("console", title="Hello", body="**b**", text="b",
                                                         severity="critical"))
-    assert result.ok and "[CRITICAL] Hello" in out.getvalue()
+    assert result.ok and "[CRITICAL] Hello" in out.getvalue() and "\nb\n" in out.getvalue()
+
+
+def test_a_console_channel_follows_its_format(tmp_path):
+    """`team: console` prints text, unless the channel says `format: markdown`."""
+    out = {fmt: io.StringIO() for fmt in ("auto", "markdown")}
+    for fmt, stream in out.items():
+        channels = Channels({"team": Channel("team", Secret("console"), "console", format=fmt)}, console=stream)
+        assert asyncio.run(channels.send("team", title="Hello", body="**b**", text="b")).ok
+    assert "\nb\n" in out["auto"].getvalue() and "\n**b**\n" in out["markdown"].getvalue()
 
 
 # -- channels with several services: partial failures ------------------------------------------

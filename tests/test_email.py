@@ -56,6 +56,16 @@ def mail():
     server.close()
 
 
+async def _check_all(rules, db):
+    """`watcher check` in-process: one pass over every feed, then deliver."""
+    watcher = Watcher(Settings(rules=rules, db=db, parse_workers=0, watch_rules=False), console=io.StringIO())
+    await watcher.open()
+    try:
+        return await watcher.check_all()
+    finally:
+        await watcher.close()
+
+
 def test_digest_email_has_html_and_text_parts_with_feed_text_escaped(tmp_path, feed_server, mail, monkeypatch):
     now = datetime.now(UTC)
     rules = tmp_path / "rules"
@@ -69,20 +79,11 @@ def test_digest_email_has_html_and_text_parts_with_feed_text_escaped(tmp_path, f
          "pubDate": rfc822(now)}]))
     monkeypatch.setenv("DESK_URL", mail.url())
 
-    async def check():
-        watcher = Watcher(Settings(rules=rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False),
-                          console=io.StringIO())
-        await watcher.open()
-        try:
-            return await watcher.check_all()
-        finally:
-            await watcher.close()
-
-    _, report = asyncio.run(check())
+    _, report = asyncio.run(_check_all(rules, tmp_path / "w.db"))
     assert report.sent == 2 and report.messages == 1 and len(mail.messages) == 1   # one digest email
     message = mail.messages[0]
     subject = str(make_header(decode_header(message["Subject"])))
-    assert subject.startswith("2 alerts (1 critical, 1 info): Ukraine <script>")
+    assert subject.startswith("[CRITICAL] 2 alerts (1 critical, 1 info): Ukraine <script>")  # the digest's highest
     assert message["To"] == "desk@example.com"
     parts = mail.parts()
     html, text = parts["text/html"], parts["text/plain"]
@@ -98,6 +99,29 @@ def test_digest_email_has_html_and_text_parts_with_feed_text_escaped(tmp_path, f
     assert "Senate passes Ukraine aid package 70-29" in text and "https://news.example/passed" in text
     assert "is now passed-senate (was stalled" in text
     assert "Ukraine <script>alert(1)</script> drones *strike*" in text
+
+
+def test_each_email_subject_starts_with_the_alert_severity(tmp_path, feed_server, mail, receiver, monkeypatch):
+    """Through the real SMTP server: "[CRITICAL] ..." and "[INFO] ..."; a webhook's title stays as it is."""
+    now = datetime.now(UTC)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = RULES.format(url=feed_server.url("/wire.xml")).replace("    digest: cycle\n", "")
+    write_rules(rules, text.replace("notify: [desk]", "notify: [desk, hook]") + "  hook: ${HOOK_URL}\n")
+    feed_server.set("/wire.xml", rss([
+        {"title": "Ukraine drones strike", "link": "https://news.example/d", "guid": "d", "pubDate": rfc822(now)},
+        {"title": "Senate passes Ukraine aid package 70-29", "link": "https://news.example/p", "guid": "p",
+         "pubDate": rfc822(now)}]))
+    monkeypatch.setenv("DESK_URL", mail.url())
+    monkeypatch.setenv("HOOK_URL", receiver.url("/hook"))
+
+    _, report = asyncio.run(_check_all(rules, tmp_path / "w.db"))
+    assert report.sent == 4
+    subjects = sorted(str(make_header(decode_header(m["Subject"]))) for m in mail.messages)
+    assert subjects == ["[CRITICAL] US aid package for Ukraine: stalled → passed-senate",
+                        "[INFO] Ukraine drones strike"]
+    assert sorted(receiver.titles()) == ["US aid package for Ukraine: stalled → passed-senate",
+                                         "Ukraine drones strike"]
 
 
 @pytest.mark.slow
@@ -124,5 +148,5 @@ def test_apprise_throttling_of_email_does_not_hold_up_another_channel(tmp_path, 
     assert report.sent == 6
     assert arrivals.count("mail") == 3 and arrivals.count("hook") == 3
     assert arrivals.index("mail", arrivals.index("mail") + 1) > max(i for i, a in enumerate(arrivals) if a == "hook")
-    assert [m["Subject"] for m in mail.messages] == ["alert 0", "alert 1", "alert 2"]
+    assert [m["Subject"] for m in mail.messages] == ["[INFO] alert 0", "[INFO] alert 1", "[INFO] alert 2"]
     store.close()

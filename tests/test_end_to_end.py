@@ -3,6 +3,7 @@ server, a real webhook receiver behind apprise's json://, and a real SQLite file
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
@@ -106,3 +107,43 @@ def test_first_poll_backlog_does_not_alert_but_recent_items_move_facts(tmp_path,
     assert result.returncode == 0, result.stderr
     # no item alert for the 5 backlog drone stories; the fact moved (item younger than 2 days)
     assert receiver.titles() == ["US aid package for Ukraine: stalled → passed-senate"]
+
+
+def _json_feed(items: list[dict]) -> str:
+    """A JSON Feed 1.1 document (https://www.jsonfeed.org/version/1.1/)."""
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Wire (JSON)",
+                       "home_page_url": "https://news.example/", "items": items})
+
+
+def test_a_json_feed_is_polled_and_matched_like_rss(tmp_path, feed_server, receiver):
+    """The same rules as the RSS tests, on a JSON Feed served as application/feed+json."""
+    now = datetime.now(UTC)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, RULES.format(url=feed_server.url("/wire.json")))
+    env = {"TEAM_URL": receiver.url("/team"), "WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db")}
+    feed_server.set("/wire.json", _json_feed([]), content_type="application/feed+json")
+    assert run_cli("check", env=env).returncode == 0       # first poll: an empty feed, the backlog is read
+
+    items = [{"id": "drones-1", "url": "https://news.example/drones-1", "title": "Ukraine unveils new drones",
+              "content_html": "<p>Long-range <b>drones</b> for the front.</p>",
+              "date_published": (now - timedelta(minutes=5)).isoformat()},
+             {"id": "passed", "url": "https://news.example/passed", "title": "Senate passes Ukraine aid package",
+              "content_text": "The vote was 70-29.", "date_published": now.isoformat(),
+              "authors": [{"name": "A. Reporter"}], "tags": ["congress"]}]
+    feed_server.set("/wire.json", _json_feed(items), content_type="application/feed+json")
+    second = run_cli("check", env=env)
+    assert second.returncode == 0, second.stderr
+    assert sorted(receiver.titles()) == ["US aid package for Ukraine: stalled → passed-senate",
+                                         "Ukraine unveils new drones"]
+    item_alert = next(r for r in receiver.received if r["title"] == "Ukraine unveils new drones")
+    assert "Long-range drones for the front." in item_alert["message"]
+    assert "https://news.example/drones-1" in item_alert["message"]
+
+    third = run_cli("check", env=env)                      # the same document again: nothing new
+    assert third.returncode == 0 and len(receiver.received) == 2
+    db = sqlite3.connect(tmp_path / "w.db")
+    assert db.execute("SELECT value FROM facts WHERE name = 'aid'").fetchone() == ("passed-senate",)
+    assert db.execute("SELECT title, link, summary, author, categories FROM items WHERE guid = 'passed'").fetchone() \
+        == ("Senate passes Ukraine aid package", "https://news.example/passed", "The vote was 70-29.", "A. Reporter",
+            '["congress"]')

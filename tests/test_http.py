@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import sqlite3
 import threading
 import time
 import urllib.error
@@ -16,7 +17,7 @@ from datetime import datetime, UTC
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import rfc822, write_rules
+from conftest import rfc822, run_cli, write_rules
 from servers import rss
 from watcher.app import Settings, Watcher
 from watcher.web import parse_address
@@ -220,6 +221,34 @@ def test_health_readiness_api_and_a_page_that_escapes_feed_text(tmp_path, rules_
     assert "Drones &lt;script&gt;document.body.dataset.pwned=&#39;1&#39;&lt;/script&gt; seen" in index
     assert 'href="https://news.example/p"' in index and 'data-value="passed-senate"' in index
     assert "http://" not in answers["/static/style.css"][1]                    # nothing from the internet
+
+
+def test_a_feed_that_answered_410_is_gone_on_the_page_in_the_api_and_in_watcher_feeds(tmp_path, rules_dir,
+                                                                                       feed_server, receiver,
+                                                                                       monkeypatch):
+    _setup(rules_dir, feed_server, receiver, monkeypatch)
+    feed_server.set("/wire.xml", "this feed was removed", status=410)
+
+    async def scenario():
+        async with Daemon(tmp_path, rules_dir) as d:
+            await d.watcher.poll("wire")
+            return {p: await d.get(p) for p in ("/", "/api/feeds", "/api/status")}
+
+    answers = asyncio.run(scenario())
+    [feed] = json.loads(answers["/api/feeds"][1])
+    assert (feed["health"], feed["status"], feed["http_status"]) == ("gone", "gone", 410)
+    status = json.loads(answers["/api/status"][1])
+    assert (status["feeds_failing"], status["feeds_gone"]) == (0, 1)
+    assert '<span class="pill bad">gone</span>' in answers["/"][1] and '">failing</span>' not in answers["/"][1]
+    assert '<b>1</b><span>feeds gone</span>' in answers["/"][1]
+    env = {"WATCHER_RULES": str(rules_dir), "WATCHER_DB": str(tmp_path / "w.db")}
+    listed = run_cli("feeds", env=env)
+    assert listed.returncode == 0, listed.stderr
+    header, _, row = listed.stdout.splitlines()
+    assert header.split()[:3] == ["feed", "health", "status"] and row.split()[:4] == ["wire", "gone", "gone", "(410)"]
+    assert json.loads(run_cli("feeds", "--json", env=env).stdout)[0]["health"] == "gone"
+    view = sqlite3.connect(tmp_path / "w.db").execute("SELECT health FROM feed_health").fetchall()
+    assert view == [("gone",)]
 
 
 def _post(url: str) -> int:

@@ -14,6 +14,7 @@ HOMES = {
     "apprise": {"deliver"},
     "sqlite_utils": {"store"},
     "jinja2": {"templates", "web"},          # web: the status page (autoescaped HTML)
+    "markdown_it": {"templates"},            # message bodies as text
     "apscheduler": {"scheduler"},
     "click": {"cli"},
     "ruamel": {"ruleset"},

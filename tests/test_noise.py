@@ -11,7 +11,7 @@ import pytest
 from watcher.alerts import digest_message
 from watcher.models import AlertDraft, Message
 from watcher.noise import (DIGEST_MAX, LastAlert, Silence, group, inhibited, parse_matcher, plan_batch,
-                           quiet_until, route)
+                           quiet_until, route, skipped_note, skipped_stages)
 from watcher.ruleset.compiled import Channel, QuietWindow, Secret
 
 T0 = datetime(2024, 4, 24, 12, 0, tzinfo=UTC)  # a Wednesday
@@ -170,6 +170,33 @@ def test_a_later_stage_of_a_fact_inhibits_earlier_ones_in_the_batch():
     out = inhibited(rows)
     assert list(out) == [1]
     assert out[1] == "inhibited by alert #12, a later stage of the same fact: aid: passed-senate → passed-house"
+
+
+def test_a_change_says_which_stages_it_jumped_over_since_the_channel_last_heard(tmp_path):
+    from conftest import write_rules
+    from watcher.ruleset import load_rules
+
+    write_rules(tmp_path, """\
+        facts:
+          aid:
+            describe: aid
+            values: [requested, stalled, blocked, passed-senate, passed-house, signed]
+            ordered: true
+            known: stalled
+            signals:
+              - {value: blocked, backwards: true, match: {all: [blocks]}}
+              - {value: passed-senate, match: {all: [senate passes]}}
+              - {value: passed-house, match: {all: [house passes]}}
+    """)
+    aid = load_rules(tmp_path, environ={}).facts["aid"]
+    assert skipped_stages(aid, "requested", "passed-senate") == ["stalled"]      # blocked: only a fallback
+    assert skipped_stages(aid, "stalled", "passed-house") == ["passed-senate"]
+    assert skipped_stages(aid, "passed-senate", "passed-house") == []            # the next stage
+    assert skipped_stages(aid, "signed", "blocked") == []                        # a move back
+    assert skipped_note(aid, "requested", "requested", "passed-senate") == "Stages skipped: stalled."
+    assert skipped_note(aid, "stalled", "passed-senate", "passed-house") == \
+        "Stages skipped: passed-senate (the last change sent here was to stalled)."
+    assert skipped_note(aid, "passed-senate", "passed-senate", "passed-house") is None
 
 
 def test_grouping_into_digests_keeps_order_and_caps_size():

@@ -175,18 +175,14 @@ def test_digest_window_groups_alerts_into_one_message(tmp_path, feed_server, rec
     assert body.index("1. Drones one") < body.index("2. Drones two") < body.index("3. Drones three")
 
 
+def fact_rules(channels: str, notify: str = "[team]", fact: str = FACT) -> str:
+    """``fact`` on the two feeds, an alert on its changes to ``notify``, and ``channels``."""
+    return fact + FEEDS + f"alerts:\n  - name: aid-changed\n    on: {{fact: aid}}\n    notify: {notify}\n" \
+        + "channels:\n" + channels
+
+
 def test_a_later_stage_inhibits_an_earlier_one_in_the_same_batch(tmp_path, feed_server, receiver, monkeypatch):
-    rules = FACT + """\
-feeds:
-  wire: {url: "WIRE_URL"}
-  wire2: {url: "WIRE2_URL"}
-alerts:
-  - name: aid-changed
-    on: {fact: aid}
-    notify: [team]
-channels:
-  team: {url: "${TEAM_URL}", digest: 10m}
-"""
+    rules = fact_rules('  team: {url: "${TEAM_URL}", digest: 10m}\n')
     rig = Rig(tmp_path, feed_server, receiver, monkeypatch, rules)
 
     async def scenario():
@@ -200,11 +196,48 @@ channels:
 
     rig.run(scenario)
     assert receiver.titles() == ["US aid package for Ukraine: passed-senate → passed-house"]
+    # the channel never got "stalled → passed-senate": the alert it gets says so
+    assert receiver.received[0]["message"].endswith(
+        "\n\nStages skipped: passed-senate (the last change sent here was to stalled).")
     states = rig.rows("SELECT a.title, d.state, d.note FROM deliveries d JOIN alerts a ON a.id = d.alert_id "
                       "ORDER BY a.id")
     assert states[0][:2] == ("US aid package for Ukraine: stalled → passed-senate", "suppressed")
     assert states[0][2].startswith("inhibited by alert #2, a later stage of the same fact")
     assert states[1][1] == "sent"
+
+
+def test_a_change_that_skips_stages_or_follows_a_silenced_one_says_which_stages_it_jumped_over(
+        tmp_path, feed_server, receiver, monkeypatch):
+    fact = FACT.replace("values: [stalled, passed-senate, passed-house, signed]",
+                        "values: [stalled, passed-senate, passed-house, passed-congress, signed]") \
+        + "      - value: signed\n        match: {all: [biden, signs, ukraine], scope: [title]}\n"
+    rules = fact_rules('  team: "${TEAM_URL}"\n  desk: {url: "${PAGER_URL}", format: markdown}\n', "[team, desk]", fact)
+    rig = Rig(tmp_path, feed_server, receiver, monkeypatch, rules)
+
+    async def scenario():
+        for title, desk_silenced in (("Senate passes Ukraine aid", False), ("House passes Ukraine aid", True),
+                                     ("Biden signs Ukraine aid", False)):
+            if desk_silenced:
+                rig.watcher.store.run(silences.add, [parse_matcher("channel=desk")], rig.clock.now,
+                                      rig.clock.now + timedelta(minutes=1), comment="vote day", now=rig.clock.now)
+            rig.publish("wire", title)
+            await rig.poll("wire")
+            await rig.deliver()
+            rig.clock.advance(minutes=2)
+
+    rig.run(scenario)
+    got = sorted((path, r["title"], r["message"].rsplit("\n\n", 1)[-1])
+                 for path, r in zip(receiver.paths, receiver.received, strict=True))
+    assert [(path, title) for path, title, _ in got] == [
+        ("/pager", "US aid package for Ukraine: passed-house → signed"),     # the desk missed passed-house
+        ("/pager", "US aid package for Ukraine: stalled → passed-senate"),
+        ("/team", "US aid package for Ukraine: passed-house → signed"),
+        ("/team", "US aid package for Ukraine: passed-senate → passed-house"),
+        ("/team", "US aid package for Ukraine: stalled → passed-senate")]
+    assert got[0][2] == ("Stages skipped: passed-house, passed-congress (the last change sent here was to "
+                         "passed-senate).")                                  # markdown: nothing to escape here
+    assert got[2][2] == "Stages skipped: passed-congress."                    # the fact itself skipped one
+    assert not any(line.startswith("Stages skipped") for _, _, line in got[1:2] + got[3:])
 
 
 def test_silences_suppress_while_active_and_expire(tmp_path, feed_server, receiver, monkeypatch):

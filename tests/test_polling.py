@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from watcher.polling import (Cadence, PollPolicy, backoff, base_interval, land_on_phase, next_failure,
+from watcher.polling import (MIN_INTERVAL, Cadence, PollPolicy, backoff, base_interval, land_on_phase, next_failure,
                              next_success, phase, publishing_interval, resume_at)
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -63,6 +63,8 @@ def test_adaptive_interval_follows_the_publishing_rate_within_bounds():
     assert base_interval(cadence, NOW, [])[0] == 4 * 3600                        # quiet: the upper bound
     assert base_interval(Cadence(1800, adaptive=True), NOW, [])[0] == 4 * 1800   # default bounds
     assert base_interval(Cadence(1800), NOW, every_minute) == (1800, "rules")    # not adaptive
+    busy = [NOW - timedelta(seconds=s) for s in range(1, 200)]
+    assert base_interval(Cadence(2, adaptive=True), NOW, busy)[0] == MIN_INTERVAL  # never below the minimum
     for i in range(100):                                                          # spreading keeps the bound
         plan = next_success(f"f{i}", cadence, NOW + timedelta(seconds=i), published=every_minute)
         assert wait_of(plan) - i >= 300

@@ -24,6 +24,7 @@ EXPECTED = [
                        "regular expression: missing ), unterminated subpattern at position 7"),
     ("bad-template.yaml", "4:12: alert \"drones\": title: template error on its line 1: unexpected end of "
                           "template, expected 'end of print statement'."),
+    ("interval-too-short.yaml", "2:13: settings.interval: an interval is at least 1s, got 0s"),
     ("bad-url.yaml", "3:10: feed \"wire\": url: 'example.com/rss' is not an http:// or https:// address"),
     ("bad-yaml.yaml", "5:1: this is not valid YAML: expected ',' or ']', but got '<stream end>' "
                       "(in the [ list that starts at line 4, column 11)"),
@@ -116,6 +117,24 @@ EXPECTED = [
                                       "ignore; a feed is trusted, ignored or confirm-only, not two of these"),
     ("unknown-ignored-feed.yaml", "2:38: settings.corroborate.ignore: no feed or feed tag is called \"blgo\" "
                                   "(did you mean \"blog\"?)"),
+    # a broken block hides none of its own other problems (each fixture: every problem, in one pass)
+    ("broken-alert-and-unknown-channel.yaml", [
+        "3:24: alert \"drones\": on.items.all[0]: the pattern 'drones (' is not a valid regular expression: "
+        "missing ), unterminated subpattern at position 7",
+        "4:14: alert \"drones\": notify: unknown channel \"hok\" (did you mean \"hook\"?)"]),
+    ("broken-fact-and-its-other-problems.yaml", [
+        "7:12: fact \"aid\": known: \"stallled\" is not one of the values (did you mean \"stalled\"?)",
+        "8:29: fact \"aid\": corroborate.trusted: no feed or feed tag is called \"oficial\" "
+        "(did you mean \"official\"?)",
+        "11:23: fact \"aid\": signals[0].match.all[0]: the pattern 'aid (' is not a valid regular expression: "
+        "missing ), unterminated subpattern at position 4",
+        "12:16: fact \"aid\": signals[1].value: \"pased\" is not one of the values (did you mean \"passed\"?)"]),
+    ("broken-channel-and-unset-env.yaml", [
+        "2:3: channel \"team\": the environment variable WATCHER_TEST_SURELY_UNSET is not set",
+        "4:13: channel \"team\": format: 'html' is not allowed here; use one of 'auto', 'markdown' or 'text'"]),
+    ("broken-feed-and-its-header-and-tag.yaml", [   # and the tag it gives its feed still counts
+        "4:15: feed \"wire\": interval: expected a duration such as 30s, 15m, 2h or 1d, got 'soon'",
+        "6:30: feed \"wire\": headers.Authorization: the environment variable WATCHER_TEST_SURELY_UNSET is not set"]),
 ]
 
 
@@ -128,7 +147,8 @@ def test_each_problem_has_its_exact_message(tmp_path, name, message):
     shutil.copy(FIXTURES / name, tmp_path / name)
     with pytest.raises(RuleError) as caught:
         load_rules(tmp_path, check_url=check_url, environ={})
-    assert [str(p) for p in caught.value.problems] == [f"{tmp_path / name}:{message}"]
+    messages = [message] if isinstance(message, str) else message
+    assert [str(p) for p in caught.value.problems] == [f"{tmp_path / name}:{m}" for m in messages]
 
 
 def test_all_problems_of_all_files_are_reported_in_one_pass(tmp_path):
@@ -206,6 +226,7 @@ def test_one_broken_block_hides_nothing_else_in_its_file(rules_dir):
         "ordered: expected true or false, got 'maybe'",
         "on.items.all[0]: the pattern '(' is not a valid regular expression: missing ), unterminated subpattern "
         "at position 0",
+        'on.to: "pased" is not one of the values of fact "aid" (did you mean "passed"?)',   # aid is broken, too
         'on.feeds: no feed or feed tag is called "wirre" (did you mean "wire"?)',
         'notify: unknown channel "team"',
     ]

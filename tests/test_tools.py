@@ -85,6 +85,47 @@ def test_explain_text_output_and_a_title_filter(tmp_path):
     assert "refused by the negation guard ('not')" in result.stdout
 
 
+def test_explain_is_short_by_default_and_names_every_term_with_verbose(tmp_path):
+    """A 150-character pattern is named once, cut, where it is the reason; --verbose lists it in full."""
+    long_topic = "|".join(f"topic{n:03d}" for n in range(16))[:150]
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, f"""\
+        facts:
+          aid:
+            describe: US aid package
+            values: [stalled, passed]
+            known: stalled
+            signals:
+              - value: passed
+                match: {{all: [senate, "{long_topic}|aid"], any: [passes]}}
+              - value: stalled
+                match: {{all: ["{long_topic}"]}}
+        alerts:
+          - name: topics
+            on: {{items: {{all: ["{long_topic}"]}}}}
+    """)
+    feed = tmp_path / "wire.xml"
+    feed.write_text(rss([{"title": "Senate passes Ukraine aid", "guid": "1", "link": "https://ap.example/1",
+                          "description": "The vote was 70-29. Senate passes the aid bill after months."}]))
+    env = {"WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "none.db")}
+    short = run_cli("explain", str(feed), env=env)
+    assert short.returncode == 0, short.stderr
+    assert long_topic not in short.stdout and max(len(line) for line in short.stdout.splitlines()) < 140
+    assert short.stdout.splitlines()[1:] == [
+        "  alert rules: 0 of 1 fire",
+        f"    - topics: `all` term '{long_topic[:39]}…' is not in the text",
+        "  fact signals: 1 of 2 fire",
+        "    + aid = passed (signal 1): evidence for a change, stalled -> passed; enough to move the fact now",
+        "        “Senate passes Ukraine aid” (title)",
+        f"    - aid = stalled (signal 2): `all` term '{long_topic[:39]}…' is not in the text",
+    ]
+    verbose = run_cli("explain", "--verbose", str(feed), env=env)
+    assert verbose.returncode == 0, verbose.stderr
+    assert f"[x] all   '{long_topic}|aid': title[22:25] 'aid'" in verbose.stdout
+    assert f"- topics: `all` term '{long_topic}' is not in the text" in verbose.stdout
+
+
 def test_explain_a_url_and_a_stored_item(tmp_path, feed_server, receiver):
     env = _setup(tmp_path, feed_server, receiver)
     items = [{"title": "Senate passes Ukraine aid", "link": "https://ap.example/1", "guid": "1",
@@ -103,6 +144,39 @@ def test_explain_a_url_and_a_stored_item(tmp_path, feed_server, receiver):
     assert "ledger: aid = passed-senate: pending" in stored.stdout
     missing = run_cli("explain", "999", env=env)
     assert missing.returncode == 1 and "no stored item 999" in missing.stderr
+
+
+def test_an_item_two_signals_found_is_one_piece_of_evidence(tmp_path, feed_server):
+    """Its title and its summary both matched (a signal for each): `watcher facts` lists it once."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, f"""\
+        feeds:
+          ap: {{url: "{feed_server.url('/ap.xml')}"}}
+        facts:
+          aid:
+            describe: US aid package for Ukraine
+            values: [stalled, passed]
+            known: stalled
+            signals:
+              - value: passed
+                match: {{all: [senate, aid], any: [passes], scope: [title]}}
+              - value: passed
+                match: {{all: [senate, aid], any: [passes], scope: [summary]}}
+    """)
+    feed_server.set("/ap.xml", rss([{"title": "Senate passes Ukraine aid", "guid": "1",
+                                     "description": "The Senate passes the aid bill 70-29.",
+                                     "link": "https://ap.example/1", "pubDate": rfc822(datetime.now(UTC))}]))
+    env = {"WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db")}
+    assert run_cli("check", env=env).returncode == 0
+    board = run_cli("facts", env=env)
+    assert board.returncode == 0, board.stderr
+    assert "aid: passed" in board.stdout and board.stdout.count("Senate passes Ukraine aid") == 1, board.stdout
+    history = json.loads(run_cli("facts", "history", "aid", "--json", env=env).stdout)
+    (change,) = [e for e in history if e["type"] == "change" and e["new"] == "passed"]
+    (evidence,) = change["evidence"]
+    assert {s["field"] for s in evidence["spans"]} == {"title", "summary"}
+    assert evidence["quote"] == "Senate passes Ukraine aid … The Senate passes the aid bill 70-29."
 
 
 def _db_digest(path: Path) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 
 from .models import AlertDraft, Evidence, FactChange, FactNotice, FeedOutage, Match, Message
 from .ruleset.compiled import CONSOLE, AlertRule, Fact, Ruleset
-from .templates import escape_markdown, render
+from .templates import escape_markdown, markdown_to_text, render
 from .timefmt import iso
 
 ITEM_TITLE = "{% if item.updated %}Updated: {% endif %}{{ item.title | oneline }}"
@@ -89,11 +89,11 @@ def _draft(rule: AlertRule, ruleset: Ruleset, key: str, kind: str, context: dict
     realert_key = None
     if rule.realert is not None:
         realert_key = render(rule.realert_key, context, "text") if rule.realert_key else default_realert_key
+    markdown = render(body_src, context, "markdown")
     return AlertDraft(
         rule=rule.name, dedupe_key=key, kind=kind,
         title=" ".join(render(title_src, context, "text").split())[:250],
-        body=render(body_src, context, "markdown"),
-        text=render(body_src, context, "text"),
+        body=markdown, text=markdown_to_text(markdown),
         channels=channels_for(rule, ruleset), severity=rule.severity, realert_key=realert_key,
         digest=rule.digest, **refs)
 

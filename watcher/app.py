@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from . import __version__, feedhealth, polling
 from .deliver import Channels, SendThreads, check_config, check_url
@@ -97,9 +97,11 @@ class Watcher:
 
     # -- rules ---------------------------------------------------------------------------------
 
-    def load_rules(self) -> tuple[Ruleset, Channels]:
-        """Load, validate and compile the rule files; raises ``RuleError`` listing every problem."""
-        ruleset = load_rules(self.settings.rules, check_url=check_url, check_config=check_config)
+    def load_rules(self, channels: bool | Collection[str] = True) -> tuple[Ruleset, Channels]:
+        """Load, validate and compile the rule files; raises ``RuleError`` listing every problem.
+        ``channels``: the channels whose secrets a command needs (see ``ruleset.load_rules``); the
+        returned ``Channels`` has only those."""
+        ruleset = load_rules(self.settings.rules, check_url=check_url, check_config=check_config, channels=channels)
         for channel in ruleset.channels.values():
             register_secret(channel.url.reveal())
         # values that fed a channel URL, a feed's proxy or a feed's header are secrets too
@@ -112,9 +114,9 @@ class Watcher:
         for feed in ruleset.feeds.values():
             if feed.proxy is not None:
                 register_secret(feed.proxy.reveal())
-        channels = Channels(ruleset.channels, console=self.console, threads=self._send_threads)
-        register_secret(*channels.secrets())  # and every URL of apprise config files, with its parts
-        return ruleset, channels
+        senders = Channels(ruleset.channels, console=self.console, threads=self._send_threads)
+        register_secret(*senders.secrets())  # and every URL of apprise config files, with its parts
+        return ruleset, senders
 
     def _load_settled(self) -> tuple[Ruleset, Channels]:
         """``load_rules`` for a reload, refusing while a file that had rules is empty: an editor
@@ -188,6 +190,7 @@ class Watcher:
         self._fetcher = Fetcher(self.settings.fetch)
         self._fetcher.remember(await self.store.call(_last_fetch_seconds, ruleset))
         self.dispatcher = _CountingDispatcher(self.store, self.channels, self.clock, self.settings.retry,
+                                              facts=lambda: self.ruleset.facts if self.ruleset else {},
                                               metrics=self.metrics)
         self.metrics.reloaded(True, self.clock())
         if lock:  # with the lock held no other process is sending: a "sending" mark is a crash's

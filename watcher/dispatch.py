@@ -31,7 +31,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from . import noise
 from .alerts import digest_message
@@ -39,7 +39,9 @@ from .deliver import Channels, Service
 from .errors import StoreError
 from .logs import event
 from .models import Message, SendResult
+from .ruleset.compiled import Fact
 from .store import Store, outbox, silences
+from .templates import escape_markdown
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +78,10 @@ class DispatchReport:
 
 class Dispatcher:
     def __init__(self, store: Store, channels: Callable[[], Channels], clock: Callable[[], datetime],
-                 policy: RetryPolicy = RetryPolicy()):
+                 policy: RetryPolicy = RetryPolicy(), facts: Callable[[], Mapping[str, Fact]] = dict):
         self.store = store
         self.channels = channels          # the current channels (they change on reload)
+        self.facts = facts                # the current facts: their stages, for ``_with_skipped``
         self.clock = clock
         self.policy = policy
         self.totals = DispatchReport()    # since start, for the daemon's loop
@@ -132,9 +135,22 @@ class Dispatcher:
                   until=min(u for u, _ in plan.held.values()).isoformat(timespec="minutes"))
         services = channels.services(name)
         for message_rows in plan.messages:
+            message_rows = [await self._with_skipped(name, row) for row in message_rows]
             if not await self._send(name, message_rows, services, channels, report):
                 return False
         return bool(plan.messages or plan.suppressed)
+
+    async def _with_skipped(self, name: str, row: outbox.Due) -> outbox.Due:
+        """A fact change that jumped over stages since the last change this channel was sent (an
+        inhibited alert, a silenced one, or stages the fact skipped) says which, as it is sent."""
+        fact = self.facts().get(row.fact or "") if row.kind == "fact" and row.stage is not None else None
+        if fact is None or not fact.ordered:
+            return row
+        heard = await self.store.call(outbox.heard, name, row.alert_id)
+        note = noise.skipped_note(fact, heard.told, heard.old, heard.new) if heard is not None else None
+        if note is None:
+            return row
+        return dataclasses.replace(row, body=f"{row.body}\n\n{escape_markdown(note)}", text=f"{row.text}\n\n{note}")
 
     async def _send(self, name: str, rows: Sequence[outbox.Due], services: list[Service], channels: Channels,
                     report: DispatchReport) -> bool:

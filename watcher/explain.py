@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from .balance import expires, outlooks, role, window
 from .facts import extracted_value
@@ -37,9 +38,19 @@ class TermReport:
 @dataclass(frozen=True)
 class MatchReport:
     matched: bool
-    reason: str
+    reason: str                # the verdict in words, with each pattern it names in full
     terms: tuple[TermReport, ...]
     hits: tuple[Hit, ...]
+    quote: str = ""            # when it matched: the sentence(s) the hits are in
+    brief: str = ""            # the verdict with long patterns cut (`watcher explain` without --verbose)
+
+
+SHORT_PATTERN = 40   # characters of a pattern the short verdict shows
+
+
+def shortened(source: str, width: int = SHORT_PATTERN) -> str:
+    """A pattern as the short form of `watcher explain` names it: cut to ``width`` characters."""
+    return source if len(source) <= width else source[:width - 1] + "…"
 
 
 def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
@@ -61,24 +72,26 @@ def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
         occ = (refused[1], refused[2]) if refused and refused[0] is term else None
         terms.append(TermReport("none", term.source, (hit_of(term, *occ),) if occ else ()))
     found = matcher.find(view)
-    return MatchReport(found is not None, _reason(matcher, found, terms), tuple(terms), found.hits if found else ())
+    return MatchReport(found is not None, _reason(matcher, found, terms), tuple(terms), found.hits if found else (),
+                       found.context if found else "", _reason(matcher, found, terms, shortened))
 
 
-def _reason(matcher: Matcher, found: Found | None, terms: list[TermReport]) -> str:
+def _reason(matcher: Matcher, found: Found | None, terms: list[TermReport], name: Any = str) -> str:
+    """Why ``matcher`` did not match, naming each pattern as ``name`` shows it."""
     if found is not None:
         return "matched"
     for t in terms:
         if t.group in ("about", "all") and not t.hits:
-            return f"`{t.group}` term '{t.source}' {_why_not(t)}"
+            return f"`{t.group}` term '{name(t.source)}' {_why_not(t)}"
     anys = [t for t in terms if t.group == "any"]
     if anys and not any(t.hits for t in anys):
         refused = next((t for t in anys if t.refused), None)
-        return "no `any` term counts" + (f": '{refused.source}' {_why_not(refused)}" if refused else "")
+        return "no `any` term counts" + (f": '{name(refused.source)}' {_why_not(refused)}" if refused else "")
     blocking = next((t for t in terms if t.group == "none" and t.hits), None)
     if blocking is not None:
         where = matcher.none_within or matcher.within
         place = "in the scope" if where == "field" else f"where the terms meet ({blocking.hits[0].field} {where})"
-        return f"`none` term '{blocking.source}' is present {place}"
+        return f"`none` term '{name(blocking.source)}' is present {place}"
     subject = " (an `about` term may be in the title)" if matcher.about and "title" in matcher.scope else ""
     return f"the terms are not all in one {matcher.within}{subject}"
 
@@ -105,6 +118,7 @@ class SignalExplanation:
     value: str | None          # the value it reads (as people read it), if it fired
     outcome: str               # what it would mean for the fact, or why it did not fire
     report: MatchReport
+    brief: str = ""            # ``outcome`` with long patterns cut
 
     @property
     def fired(self) -> bool:
@@ -136,13 +150,13 @@ def explain_item(ruleset: Ruleset, stored: StoredItem, states: Mapping[str, Fact
             target = fact.display(signal.value) if signal.value is not None else f"{fact.kind} read from the text"
             if signal.feeds is not None and stored.feed not in signal.feeds:
                 signals.append(SignalExplanation(fact.name, signal.index, target, None,
-                                                 f"not for feed {stored.feed}", report))
+                                                 f"not for feed {stored.feed}", report, f"not for feed {stored.feed}"))
                 continue
             if stored.feed in fact.corroborate.ignore and report.matched:
-                signals.append(SignalExplanation(fact.name, signal.index, target, None,
-                                                 f"ignored: feed {stored.feed} is in corroborate.ignore", report))
+                ignored = f"ignored: feed {stored.feed} is in corroborate.ignore"
+                signals.append(SignalExplanation(fact.name, signal.index, target, None, ignored, report, ignored))
                 continue
-            value, outcome = None, report.reason
+            value, outcome, brief = None, report.reason, report.brief
             if report.matched:
                 found = signal.matcher.find(view)
                 raw = signal.value
@@ -150,13 +164,15 @@ def explain_item(ruleset: Ruleset, stored: StoredItem, states: Mapping[str, Fact
                     m = found.match_of(signal.extract)
                     raw = extracted_value(fact, m, signal.take) if m is not None else None
                     if raw is None and m is not None:
-                        outcome = f"read {m.group(0)!r}, which is not a value of this fact" + _refused(fact, m, signal)
+                        outcome = brief = (f"read {m.group(0)!r}, which is not a value of this fact"
+                                           + _refused(fact, m, signal))
                 if raw is not None:
                     value = fact.display(raw)
                     claim = Observation(fact.name, raw, stored, found.hits if found else (), signal.index,
                                         backwards=signal.backwards)
-                    outcome = _meaning(fact, current, claim) + _standing(fact, current, since, claim, live, now)
-            signals.append(SignalExplanation(fact.name, signal.index, target, value, outcome, report))
+                    outcome = brief = _meaning(fact, current, claim) + _standing(fact, current, since, claim, live,
+                                                                                  now)
+            signals.append(SignalExplanation(fact.name, signal.index, target, value, outcome, report, brief))
     return ItemExplanation(stored, rules, tuple(signals))
 
 

@@ -51,8 +51,12 @@ LIVE = (S.PENDING, S.APPLIED, S.CONFIRMED)
 
 def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem],
             index: MatchIndex | None = None) -> list[Observation]:
-    """Every (fact, signal, item) that matched, in item order. With the rule set's ``index``
-    only the signals that can match an item are run on it (same result)."""
+    """Every (fact, value, item) that signals found, in item order. With the rule set's ``index``
+    only the signals that can match an item are run on it (same result).
+
+    An item is one report of a value however many of the fact's signals find it (one in its
+    title and another in its summary): their hits and quotes are joined into one observation,
+    so it is one piece of evidence, listed once."""
     if index is not None and not index.serves_facts(facts):
         index = None
     found: list[Observation] = []
@@ -62,13 +66,28 @@ def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem],
             continue
         view = ItemView(stored.item, stored.feed)  # built only for items some signal may match
         for fact in facts.values():
+            reported: dict[str, int] = {}  # value (its key) -> where this item's observation of it is
             for signal in fact.signals:
                 if wanted is not None and id(signal) not in wanted:
                     continue
                 observation = read(fact, signal, stored, view)
-                if observation is not None:
+                if observation is None:
+                    continue
+                key = fact.key(observation.value)
+                if key in reported:
+                    found[reported[key]] = _joined(found[reported[key]], observation)
+                else:
+                    reported[key] = len(found)
                     found.append(observation)
     return found
+
+
+def _joined(first: Observation, other: Observation) -> Observation:
+    """One item's two observations of one value: the first's value and signal, both's hits and
+    quotes; a report some signal may take as a move back stays one."""
+    hits = first.hits + tuple(h for h in other.hits if h not in first.hits)
+    quote = first.quote if other.quote in ("", first.quote) else f"{first.quote} … {other.quote}".strip(" …")
+    return replace(first, hits=hits, quote=quote, backwards=first.backwards or other.backwards)
 
 
 def read(fact: Fact, signal: Signal, stored: StoredItem, view: ItemView) -> Observation | None:

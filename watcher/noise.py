@@ -9,7 +9,10 @@ When a channel's due deliveries are sent (``plan_batch``, in the dispatcher):
   - silences again, so a silence added while a delivery waits (quiet hours, an outage) applies;
   - quiet hours: deliveries are held until the period ends;
   - inhibition: a later stage of an ordered fact suppresses an earlier stage in the same batch;
-  - grouping: on a channel with a digest, the batch becomes one message (at most ``DIGEST_MAX``).
+  - grouping: on a channel with a digest, the batch becomes one message (at most ``DIGEST_MAX``);
+  - skipped stages: a fact change sent to a channel says which stages it jumped over since the
+    last change the channel was sent (``skipped_note``), be they skipped by the fact itself or
+    by alerts this channel never got (inhibited, silenced, dead).
 
 Nothing is dropped silently: a suppressed delivery keeps its row, with the reason.
 """
@@ -24,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from .models import AlertDraft, DeliveryState
-from .ruleset.compiled import Channel, QuietWindow
+from .ruleset.compiled import Channel, Fact, QuietWindow
 from .timefmt import format_duration, iso
 
 SEVERITIES = ("info", "warning", "critical")
@@ -233,6 +236,29 @@ def inhibited(rows: Sequence[Q]) -> dict[int, str]:
                 and row.stage < best.stage):
             out[row.id] = f"inhibited by alert #{best.alert_id}, a later stage of the same fact: {best.title}"
     return out
+
+
+def skipped_stages(fact: Fact, told: str, new: str) -> list[str]:
+    """The stages of an ordered fact between ``told`` (what a channel last heard) and ``new`` that
+    a move forward jumped over: those strictly between them in ``values``, but a stage that only a
+    ``backwards`` signal reports (where a fact falls back to, such as "blocked", not a step on
+    the way). Nothing for a move back or to the next stage."""
+    low, high = fact.rank(told), fact.rank(new)
+    if low is None or high is None or high - low < 2 or fact.values is None:
+        return []
+    forward = {s.value for s in fact.signals if not s.backwards}
+    fallback = {s.value for s in fact.signals if s.backwards} - forward
+    return [value for value in fact.values[low + 1:high] if value not in fallback]
+
+
+def skipped_note(fact: Fact, told: str, old: str, new: str) -> str | None:
+    """The line a fact change (``old`` -> ``new``) sent to a channel that last heard ``told`` adds
+    to its message, or ``None`` when it jumped over no stage."""
+    stages = skipped_stages(fact, told, new)
+    if not stages:
+        return None
+    heard = "" if told == old else f" (the last change sent here was to {fact.display(told)})"
+    return f"Stages skipped: {', '.join(fact.display(s) for s in stages)}{heard}."
 
 
 def group(rows: Sequence[Q], digest: float | None, size: int = DIGEST_MAX) -> list[list[Q]]:

@@ -28,6 +28,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+# The shortest interval the rules may ask for (``interval``, ``min_interval``, ``max_interval``).
+# One second is what a test against a server of one's own needs; a shorter (or zero) interval
+# would have the scheduler fire a feed's job while its last poll still runs.
+MIN_INTERVAL = 1.0
+
 
 @dataclass(frozen=True)
 class PollPolicy:
@@ -50,8 +55,9 @@ class Cadence:
 
     @property
     def lowest(self) -> float:
-        """The shortest wait an adaptive feed may get (default: a quarter of the interval)."""
-        return self.min_interval if self.min_interval is not None else self.interval / 4
+        """The shortest wait an adaptive feed may get (default: a quarter of the interval, and
+        never below ``MIN_INTERVAL``)."""
+        return self.min_interval if self.min_interval is not None else max(self.interval / 4, MIN_INTERVAL)
 
     @property
     def highest(self) -> float:

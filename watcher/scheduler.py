@@ -32,6 +32,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .logs import event
+from .polling import MIN_INTERVAL
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class FeedScheduler:
 
 
 def _trigger(interval: float) -> IntervalTrigger:
-    return IntervalTrigger(seconds=max(1.0, interval), timezone=UTC)
+    return IntervalTrigger(seconds=max(MIN_INTERVAL, interval), timezone=UTC)
 
 
 def _grace(interval: float) -> int:

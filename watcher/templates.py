@@ -1,9 +1,16 @@
-"""Message templates: Jinja2 in a sandbox. The only module importing jinja2.
+"""Message templates: Jinja2 in a sandbox. The only module importing jinja2 (and markdown-it).
 
 Rule authors write templates in rule files, so they run in Jinja2's immutable sandbox (no
 attribute tricks, no mutation). Every ``{{ expression }}`` passes through an escaper chosen by
 the output format, so text that came from a feed can never inject markup or links into a
 markdown message, while the template's own literal text is left as written.
+
+A body is written in markdown (the defaults and rule authors' own bodies alike); channels that
+take text (``format: text``, and ``auto`` for services that prefer text, such as ``json://``)
+get ``markdown_to_text`` of the rendered markdown: the template's own markup is read by a
+CommonMark parser and dropped (a link becomes "label (url)"), and the feed text, escaped in the
+markdown, comes back exactly as the feed wrote it. Text is never markup, so it cannot carry any.
+Titles are plain text in every format.
 
 Markdown is CommonMark, the dialect apprise 2.x reads: apprise turns it into HTML for email
 (plus a plain-text part), into Slack's ``mrkdwn``, and so on. Escaping is therefore CommonMark's
@@ -24,6 +31,8 @@ from collections.abc import Callable
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from markdown_it import MarkdownIt
+from markdown_it.tree import SyntaxTreeNode
 
 # characters that mean something anywhere in a CommonMark line (plus GFM's ~ and |)
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>~|])")
@@ -34,6 +43,12 @@ _MD_ORDERED = re.compile(r"(^|\n)([ \t]*\d+)([.)])")
 # email bodies go through, even &#1 without its semicolon). A backslash does not stop
 # Python-Markdown from decoding an entity, so the ampersand itself is written as &amp;.
 _MD_ENTITY = re.compile(r"&(?=#|[A-Za-z0-9]+;)")
+# blanks opening a line: a tab or four spaces would make the line a code block (at the start of
+# the text, where the template may have put it at the start of a line, one space is kept)
+_MD_INDENT = re.compile(r"\n[ \t]+")
+_MD_LEAD = re.compile(r"^[ \t]+")
+# a blank line would end the paragraph, list item or emphasis the template put the text in
+_MD_BLANK_LINES = re.compile(r"\n{2,}")
 _LINKABLE = re.compile(r"^(https?://|mailto:)[^\s<>]+$", re.IGNORECASE)
 
 
@@ -42,8 +57,13 @@ class Safe(str):
 
 
 def escape_markdown(value: Any) -> str:
-    """Feed text -> literal text inside CommonMark (what apprise converts for each service)."""
-    text = _MD_INLINE.sub(r"\\\1", str(value))
+    """Feed text -> literal text inside CommonMark (what apprise converts for each service).
+    Line breaks become ``\\n`` (a lone CR ends a line in CommonMark too), blanks at the start of
+    a line are dropped (they mean nothing in a message and could open a code block) and blank
+    lines are joined (one would end the block the template put the text in)."""
+    text = _MD_LEAD.sub(" ", str(value).replace("\r\n", "\n").replace("\r", "\n"))
+    text = _MD_BLANK_LINES.sub("\n", _MD_INDENT.sub("\n", text))
+    text = _MD_INLINE.sub(r"\\\1", text)
     text = _MD_ENTITY.sub("&amp;", text)
     text = _MD_LINE_START.sub(lambda m: f"{m.group(1)}{m.group(2)}\\{m.group(3)}", text)
     return _MD_ORDERED.sub(lambda m: f"{m.group(1)}{m.group(2)}\\{m.group(3)}", text)
@@ -111,7 +131,8 @@ def _compiled(source: str, fmt: str) -> Any:
 
 
 def render(source: str, context: dict[str, Any], fmt: str = "markdown") -> str:
-    """Render a template; ``fmt`` is ``markdown`` (feed text escaped) or ``text`` (as is).
+    """Render a template; ``fmt`` is ``markdown`` (feed text escaped) or ``text`` (values as they
+    are, for titles and keys; a markdown body becomes text with ``markdown_to_text``).
 
     Errors at render time (an unknown variable, a sandbox violation) are returned inside the
     message rather than raised: an alert with a broken template is still an alert.
@@ -120,3 +141,61 @@ def render(source: str, context: dict[str, Any], fmt: str = "markdown") -> str:
         return _compiled(source, fmt).render(**context).strip()
     except (UndefinedError, SecurityError, TypeError, ValueError) as exc:
         return f"(template error: {exc})"
+
+
+# -- markdown -> text ----------------------------------------------------------------------------
+
+_COMMONMARK = MarkdownIt("commonmark")
+
+
+def markdown_to_text(markdown: str) -> str:
+    """A rendered markdown body as plain text: paragraphs and lists kept as lines ("- " and "1."
+    markers), emphasis and headings as their words, a link as "label (url)" (an autolink as its
+    url), code and HTML as written; backslash escapes and entities are read, so escaped feed text
+    is the feed's text again."""
+    root = SyntaxTreeNode(_COMMONMARK.parse(markdown))
+    return _blocks(root.children).strip()
+
+
+def _blocks(nodes: list[SyntaxTreeNode], tight: bool = False) -> str:
+    return ("\n" if tight else "\n\n").join(text for node in nodes if (text := _block(node)))
+
+
+def _block(node: SyntaxTreeNode) -> str:
+    if node.type in ("paragraph", "heading"):
+        return "".join(_inline(child) for child in node.children)
+    if node.type in ("bullet_list", "ordered_list"):
+        tight = all(p.hidden for item in node.children for p in item.children if p.type == "paragraph")
+        start = int(str(node.attrs.get("start", 1)))
+        items = [_indent(_blocks(item.children, tight),
+                         "- " if node.type == "bullet_list" else f"{start + k}{node.markup} ")
+                 for k, item in enumerate(node.children)]
+        return ("\n" if tight else "\n\n").join(items)
+    if node.type == "blockquote":
+        return _indent(_blocks(node.children), "> ", "> ")
+    if node.type in ("code_block", "fence", "html_block"):
+        return node.content.rstrip("\n")
+    if node.type == "hr":
+        return "----"
+    return "".join(_inline(child) for child in node.children)
+
+
+def _indent(text: str, first: str, rest: str | None = None) -> str:
+    """``text`` after a list marker (or a quote's "> "), its other lines aligned under it."""
+    pad = " " * len(first) if rest is None else rest
+    lines = text.split("\n")
+    return "\n".join([first + lines[0]] + [pad + line if line else line for line in lines[1:]])
+
+
+def _inline(node: SyntaxTreeNode) -> str:
+    if node.type in ("text", "code_inline", "html_inline"):
+        return node.content
+    if node.type in ("softbreak", "hardbreak"):
+        return "\n"
+    if node.type == "image":
+        return node.content   # its alt text
+    label = "".join(_inline(child) for child in node.children)
+    if node.type == "link":
+        url = _COMMONMARK.normalizeLinkText(str(node.attrs.get("href", "")))
+        return label if node.markup == "autolink" or label == url else f"{label} ({url})"
+    return label  # emphasis, strong: their words

@@ -60,7 +60,16 @@ def _echo_report(report: MatchReport, indent: str) -> None:
             click.echo(f"{indent}        refused {_span(hit)}: {cue.guard} ({cue.text!r})")
 
 
+def _echo_quote(report: MatchReport, indent: str) -> None:
+    """What fired, in short: the sentence it was found in, and the fields of its hits."""
+    fields = ", ".join(dict.fromkeys(h.field for h in report.hits))
+    quote = " ".join(report.quote.split())
+    click.echo(f"{indent}“{quote[:197] + '…' if len(quote) > 200 else quote}” ({fields})")
+
+
 def echo_explanation(e: ItemExplanation, recorded: list[Any], *, verbose: bool) -> None:
+    """Short by default: what fired (with the value and the quote) and why the rest did not,
+    long patterns cut; ``verbose``: every term of every matcher with its spans, patterns in full."""
     item = e.item.item
     ident = f"#{e.item.id} " if e.item.id else ""
     click.echo(f"{ident}{item.title!r} [{e.item.feed}] {item.link or ''}".rstrip())
@@ -70,22 +79,27 @@ def echo_explanation(e: ItemExplanation, recorded: list[Any], *, verbose: bool) 
         if not r.applies:
             click.echo(f"    - {r.rule}: not for feed {e.item.feed}")
             continue
-        click.echo(f"    {'+' if r.report.matched else '-'} {r.rule}: {r.report.reason}")
-        if r.report.matched or verbose:
+        click.echo(f"    {'+' if r.report.matched else '-'} {r.rule}: "
+                   f"{r.report.reason if verbose else r.report.brief}")
+        if verbose:
             _echo_report(r.report, "        ")
+        elif r.report.matched:
+            _echo_quote(r.report, "        ")
     click.echo(f"  fact signals: {sum(s.fired for s in e.signals)} of {len(e.signals)} fire")
     for s in e.signals:
         label = f"{s.fact} = {s.value or s.target} (signal {s.signal + 1})"
-        click.echo(f"    {'+' if s.fired else '-'} {label}: {s.outcome}")
-        if s.fired or verbose:
+        click.echo(f"    {'+' if s.fired else '-'} {label}: {s.outcome if verbose else s.brief}")
+        if verbose:
             _echo_report(s.report, "        ")
+        elif s.fired:
+            _echo_quote(s.report, "        ")
     for o in recorded:
         change = f", change #{o.change_id}" if o.change_id else ""
         click.echo(f"  ledger: {o.fact} = {o.value}: {o.state}{change} (rules {o.rules_hash})")
 
 
 def _report_json(report: MatchReport) -> dict[str, Any]:
-    return {"matched": report.matched, "reason": report.reason,
+    return {"matched": report.matched, "reason": report.reason, "quote": report.quote,
             "terms": [{"group": t.group, "term": t.source,
                        "hits": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text} for h in t.hits],
                        "refused": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text,

@@ -21,7 +21,7 @@ from .base import Context, _fail, _store, _when, cli
 def _rules_if_valid(obj: Context) -> Ruleset | None:
     """The rules, for showing values with their units and what pending reports wait for; the
     ledger is shown without them if the rule files have problems (that is `watcher validate`'s
-    business). Channels are not expanded: reading the ledger needs no secrets."""
+    business). No secret is needed."""
     try:
         return load_rules(obj.rules, channels=False)
     except WatcherError:
@@ -253,7 +253,8 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
     billion", 61e9) or a rate ("4.5%", "25bp"), a fact that holds a range any spelling of one
     ("4%-4.25%", "4 to 4.25 percent", 4..4.25), a text fact any text. Reports still pending for
     the fact are marked superseded and its open contradictions and reviews are closed: the
-    operator has weighed them.
+    operator has weighed them. No secret is needed; with --alert, those of the channels the
+    fact's alerts go to.
 
     \b
     Example:
@@ -267,7 +268,7 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
 
     watcher = Watcher(obj.settings())
     try:
-        ruleset, _ = watcher.load_rules()
+        ruleset, _ = watcher.load_rules(channels=False)
     except WatcherError as exc:
         raise _fail(exc) from None
     spec = ruleset.facts.get(fact)
@@ -280,6 +281,11 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
         if spec.kind == "number":
             raise click.ClickException(quantity.why_not(value, spec.unit, spec.interval))
         raise click.ClickException("the value cannot be empty")
+    if alert:  # the alerts are queued for the daemon to send: check the channels they go to
+        try:
+            ruleset, _ = watcher.load_rules(channels=_alerted_channels(ruleset, fact, normal))
+        except WatcherError as exc:
+            raise _fail(exc) from None
     store = _store(obj)
     now = utcnow()
 
@@ -310,3 +316,10 @@ def facts_set(obj: Context, fact: str, value: str, note: str, alert: bool) -> No
         click.echo(f"{fact}: {spec.display(old)} -> {spec.display(normal)} "
                    f"(recorded{f'; {queued} alerts queued' if queued else ''})")
 
+
+def _alerted_channels(ruleset: Ruleset, fact: str, value: str) -> set[str]:
+    """The channels a change of ``fact`` to ``value`` alerts (as ``alerts.fact_alerts`` picks them)."""
+    from ..alerts import channels_for
+
+    return {name for rule in ruleset.fact_rules(fact) if rule.wants(fact, [value])
+            for name in channels_for(rule, ruleset)}

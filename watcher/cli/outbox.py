@@ -59,7 +59,8 @@ def alerts(ctx: click.Context, failed: bool, suppressed: bool, limit: int, as_js
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def alerts_show(obj: Context, alert_id: int, as_json: bool) -> None:
-    """One alert: its message, and every delivery attempt with each service's answer.
+    """One alert: its message, each delivery's state (with, while it waits, when it is tried
+    next), and every delivery attempt with each service's answer.
 
     \b
     Example:
@@ -81,8 +82,10 @@ def alerts_show(obj: Context, alert_id: int, as_json: bool) -> None:
                f"({alert['kind']}{', fact ' + alert['fact'] if alert['fact'] else ''}"
                f"{', feed ' + alert['feed'] if alert['feed'] else ''})\n{alert['title']}\n\n{alert['text']}\n")
     for d in alert["deliveries"]:
+        waiting = d["state"] in ("pending", "failed")   # OPEN: the daemon tries it at next_attempt_at
         click.echo(f"delivery {d['id']} to {d['channel']}: {d['state']}, {d['attempts']} attempts"
-                   f"{', sent ' + _when(d['sent_at']) if d['sent_at'] else ''}")
+                   f"{', sent ' + _when(d['sent_at']) if d['sent_at'] else ''}"
+                   f"{', next attempt ' + _when(d['next_attempt_at']) + ' UTC' if waiting else ''}")
         if d["note"] or d["last_error"]:
             click.echo(f"    {d['note'] or d['last_error']}")
         for a in d["attempts_log"]:
@@ -119,6 +122,7 @@ def alerts_retry(obj: Context, delivery_ids: tuple[int, ...], everything: bool) 
 @click.pass_obj
 def notify_test(obj: Context, channel: str) -> None:
     """Send a test message to one channel now and say whether each of its services took it.
+    Only this channel's secrets need to be set.
 
     \b
     Example:
@@ -126,11 +130,12 @@ def notify_test(obj: Context, channel: str) -> None:
     """
     watcher = Watcher(obj.settings())
     try:
-        ruleset, channels = watcher.load_rules()
+        ruleset, channels = watcher.load_rules(channels={channel})
     except WatcherError as exc:
         raise _fail(exc) from None
     if channel not in channels.names:
-        raise click.ClickException(f'no channel "{channel}"; channels: {", ".join(sorted(channels.names))}')
+        known = sorted(set(ruleset.channels) | channels.names)
+        raise click.ClickException(f'no channel "{channel}"; channels: {", ".join(known)}')
     result = asyncio.run(channels.send(channel, title="watcher test message",
                                        body=f"This is a test of channel **{channel}** from watcher.",
                                        text=f"This is a test of channel {channel} from watcher."))

@@ -57,8 +57,8 @@ def schema() -> None:
 
 
 def _candidate(obj: Context, rules: Path | None) -> Ruleset:
-    """The rules to try (``--rules`` of the command, else of ``watcher``); channels are not
-    expanded, so no secrets are needed to explain or replay."""
+    """The rules to try (``--rules`` of the command, else of ``watcher``); channel URLs and feed
+    headers are not expanded, so no secrets are needed to explain or replay."""
     try:
         return load_rules(rules or obj.rules, channels=False)
     except RuleError as exc:
@@ -74,18 +74,21 @@ def _candidate(obj: Context, rules: Path | None) -> Ruleset:
                                          "default: the file name.")
 @click.option("--title", "title_filter", help="Only the items of a file or URL whose title contains this text.")
 @click.option("--limit", default=20, show_default=True, help="At most this many items of a file or URL.")
-@click.option("--verbose", "-v", is_flag=True, help="Every term of every matcher, also for those that did not fire.")
+@click.option("--verbose", "-v", is_flag=True, help="Every term of every matcher with its spans and refusals, "
+              "patterns in full (the default is short: what fires and why not).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | None, title_filter: str | None,
             limit: int, verbose: bool, as_json: bool) -> None:
-    """Show which alert rules and fact signals an item fires, which not, and why: the text
-    spans each term found, the spans a guard refused (a question, a negation, a prediction,
-    opinion) and the cue that refused them, and what a signal's value would mean for the fact:
-    old news, a confirmation, or a change, and then, with the reports in the ledger's window,
-    whether it moves the fact or what it waits for (more independent sources, the end of a
-    contradiction, named with its sides, or an operator) and until when. A report published
-    longer ago than the window is too old to count; a feed in corroborate.ignore never counts.
+    """Show which alert rules and fact signals an item fires, which not, and why. In short:
+    for what fires, the value a signal reads, what it would mean for the fact (old news, a
+    confirmation, or a change, and then, with the reports in the ledger's window, whether it
+    moves the fact or what it waits for: more independent sources, the end of a contradiction,
+    named with its sides, or an operator, and until when) and the sentence it was found in; for
+    what does not, the missing term or the guard that refused it (a question, a negation, a
+    prediction, opinion) and its cue, long patterns cut. A report published longer ago than the
+    window is too old to count; a feed in corroborate.ignore never counts. --verbose adds every
+    term with the spans it found and refused, patterns in full.
 
     ITEM is a stored item's id (see `watcher alerts`, `watcher facts history`), a feed file, or
     a feed URL. For a stored item the ledger's use of it is shown too.
@@ -94,6 +97,7 @@ def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | No
     Example:
         watcher explain 1234
         watcher explain --title "Senate" tests/data/feeds/aid-vote.xml
+        watcher explain --verbose 1234
     """
     from ..explain import explain_item
     from ..store import items, ledger, observations, open_readonly

@@ -17,7 +17,8 @@ from .base import Context, _store, _table, _when, cli
 @click.option("--json", "as_json", is_flag=True, help="Every field of every feed row, as JSON.")
 @click.pass_obj
 def feeds(obj: Context, name: str | None, as_json: bool) -> None:
-    """List feeds with their health: last outcome and HTTP status, error streak, the interval in
+    """List feeds with their health (ok, failing, gone: the server answered 410, new: never
+    polled, as on the status page), last outcome and HTTP status, error streak, the interval in
     force and why (rules, adaptive, server, backoff, retry-after, gone), how long the last fetch
     took, last success, next poll.
     With NAME, every detail of one feed.
@@ -39,16 +40,17 @@ def feeds(obj: Context, name: str | None, as_json: bool) -> None:
         if not rows:
             raise click.ClickException(f'no feed "{name}" in the state database')
     if as_json:
-        click.echo(json.dumps([{k: iso(v) if isinstance(v, datetime) else v for k, v in r.__dict__.items()}
-                               for r in rows], indent=2))
+        click.echo(json.dumps([{"health": r.health, **{k: iso(v) if isinstance(v, datetime) else v
+                                                       for k, v in r.__dict__.items()}} for r in rows], indent=2))
         return
     if name is not None:
-        for key, value in rows[0].__dict__.items():
+        for key, value in {"health": rows[0].health, **rows[0].__dict__}.items():
             click.echo(f"{key:17s} {_when(value) if isinstance(value, datetime) else _show(value)}")
         return
-    _table([[r.name, _status(r), r.error_streak, _every(r), _fetch(r), _when(r.last_success_at), _when(r.next_poll_at),
-             (r.error or (f"moved permanently to {r.moved_to}" if r.moved_to else ""))[:70]] for r in rows],
-           ["feed", "status", "errors", "every", "fetch", "last success", "next poll", "last error / note"])
+    _table([[r.name, r.health, _status(r), r.error_streak, _every(r), _fetch(r), _when(r.last_success_at),
+             _when(r.next_poll_at), (r.error or (f"moved permanently to {r.moved_to}" if r.moved_to else ""))[:70]]
+            for r in rows],
+           ["feed", "health", "status", "errors", "every", "fetch", "last success", "next poll", "last error / note"])
 
 
 def _status(row: Any) -> str:

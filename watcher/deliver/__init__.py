@@ -35,12 +35,17 @@ import apprise
 from ..errors import DeliveryError
 from ..models import Message, SendResult
 from ..ruleset.compiled import CONSOLE, Channel
+from ..templates import escape_markdown
 from .urls import (asset, check_config, check_url, config_services, mask_headers, masked, scrub, secret_parts,
                    short)
 
 __all__ = ["SEND_TIMEOUT", "Channels", "SendThreads", "Service", "check_config", "check_url", "masked"]
 
 SEND_TIMEOUT = 120.0  # seconds before one send counts as failed (the thread may still finish it)
+# apprise services whose title is an email subject: the subject says the severity, "[CRITICAL] ...",
+# the way alerting tools mark theirs, so a mail client can sort and filter on it
+EMAIL_SCHEMES = frozenset({"mailto", "mailtos", "sendgrid", "mailgun", "ses", "sparkpost", "azure", "o365", "resend",
+                           "brevo", "postmark", "smtp2go", "mailersend", "sendpulse", "acs", "groundmail"})
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class _Target:
     notifier: apprise.Apprise
     fmt: str                        # markdown or text
     secrets: tuple[str, ...]
+    email: bool = False             # the title is a subject: it carries the severity
+    title_in_body: bool = False     # apprise writes the title into the body (the service has no title)
 
 
 class Channels:
@@ -84,6 +91,8 @@ class Channels:
 
     def __init__(self, channels: Mapping[str, Channel], *, console: TextIO | None = None,
                  threads: SendThreads | None = None):
+        # a channel loaded without its secret (see ``load_rules(channels=...)``) cannot be sent to
+        channels = {name: channel for name, channel in channels.items() if channel.expanded}
         self._console = console
         self._threads = threads or SendThreads()
         self._specs = dict(channels)
@@ -139,13 +148,14 @@ class Channels:
         if name not in self.names:
             return SendResult(False, f'no channel "{name}" in the current rules', status="failure")
         if name not in self._targets:
-            self._print(message)
+            spec = self._specs.get(name)
+            self._print(message, markdown=spec is not None and spec.format == "markdown")
             return SendResult(True, "printed on the console", status="success")
         target = next((t for t in self._targets[name] if t.service.key == service.key), None)
         if target is None:
             return SendResult(False, f'channel "{name}" no longer has the service {service.target}', status="failure")
         loop = asyncio.get_running_loop()
-        call = functools.partial(_notify, target.notifier, message, target.fmt)
+        call = functools.partial(_notify, target.notifier, message, target.fmt, target.email, target.title_in_body)
         try:
             return await asyncio.wait_for(loop.run_in_executor(self._threads.pool(name), call), SEND_TIMEOUT)
         except TimeoutError:
@@ -164,10 +174,11 @@ class Channels:
         detail = f"{status} ({'; '.join(f'{s.target}: {r.detail}' for s, r in results)})"
         return SendResult(status == "success", detail, status=status)
 
-    def _print(self, message: Message) -> None:
+    def _print(self, message: Message, *, markdown: bool = False) -> None:
+        """The console takes text, unless its channel says ``format: markdown``."""
         out = self._console or sys.stdout
         rule = "=" * 72
-        out.write(f"{rule}\n[{message.severity.upper()}] {message.title}\n{'-' * 72}\n{message.text}\n{rule}\n")
+        out.write(f"{rule}\n{subject(message)}\n{'-' * 72}\n{message.body if markdown else message.text}\n{rule}\n")
         out.flush()
 
 
@@ -181,7 +192,9 @@ def _targets(instances: list[Any], fmt: str) -> list[_Target]:
         notifier.add(instance)
         chosen = fmt if fmt != "auto" else ("text" if _preferred_format(instance) == apprise.NotifyFormat.TEXT
                                             else "markdown")
-        targets.append(_Target(Service(key, target), notifier, chosen, secret_parts(instance)))
+        email = target.split("://", 1)[0].lower() in EMAIL_SCHEMES
+        targets.append(_Target(Service(key, target), notifier, chosen, secret_parts(instance), email,
+                               getattr(instance, "title_maxlen", 1) <= 0))
     return targets
 
 
@@ -191,13 +204,25 @@ def _preferred_format(instance: object) -> object:
     return formats[0] if isinstance(formats, (tuple, list)) and formats else formats
 
 
-def _notify(notifier: apprise.Apprise, message: Message, fmt: str) -> SendResult:
-    """Runs in the channel's thread: one synchronous apprise call to one service."""
+def subject(message: Message) -> str:
+    """An email's subject: the title after its severity, ``[CRITICAL] Aid package: stalled → signed``."""
+    return f"[{message.severity.upper()}] {message.title}"
+
+
+def _notify(notifier: apprise.Apprise, message: Message, fmt: str, email: bool = False,
+            title_in_body: bool = False) -> SendResult:
+    """Runs in the channel's thread: one synchronous apprise call to one service.
+
+    The title is plain text. A service without a title of its own gets it written into the body
+    by apprise, unconverted; in a markdown body it is therefore escaped like any feed text (in a
+    text body it is text already, and apprise converts text for the service)."""
     notify_type = {"critical": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING
                    }.get(message.severity, apprise.NotifyType.INFO)
     markdown = fmt == "markdown"
+    title = subject(message) if email else message.title
     try:
-        result = notifier.notify(title=message.title, body=message.body if markdown else message.text,
+        result = notifier.notify(title=escape_markdown(title) if markdown and title_in_body else title,
+                                 body=message.body if markdown else message.text,
                                  notify_type=notify_type,
                                  body_format=apprise.NotifyFormat.MARKDOWN if markdown else apprise.NotifyFormat.TEXT)
     except Exception as exc:  # a plugin bug must not take the channel's thread down

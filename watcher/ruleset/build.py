@@ -8,9 +8,10 @@ merged names; every pattern is compiled here, once per load.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from ..errors import Problem
 from ..match import ItemRule
@@ -20,7 +21,7 @@ from .delivery import alert_noise, channel_options
 from .factrules import compile_fact, settings_feed_lists
 from .matchers import compile_matcher
 from .problems import suggest
-from .schema import AlertSpec, RuleFile, SettingsSpec
+from .schema import NAME_PATTERN, AlertSpec, RuleFile, SettingsSpec
 from .secrets import ConfigCheck, UrlCheck, channel, config_channel, feed_secrets
 from .termlists import TermLists
 from .yamlsrc import key_position, locate
@@ -35,6 +36,7 @@ class Source:
     model: RuleFile
     names: dict[str, list[Any]] = field(default_factory=dict)
     alert_rows: list[int] = field(default_factory=list)
+    signal_rows: dict[str, list[int]] = field(default_factory=dict)   # of salvaged facts (validate.py)
 
 
 @dataclass
@@ -93,8 +95,10 @@ class _Context:
 
 
 def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: Mapping[str, str],
-                  check_url: UrlCheck | None, files: tuple[str, ...], *, channels: bool = True,
+                  check_url: UrlCheck | None, files: tuple[str, ...], *,
+                  channels: bool | Collection[str] = True,
                   check_config: ConfigCheck | None = None) -> tuple[c.Ruleset, list[Problem]]:
+    """``channels``: which secrets to take from the environment (see ``load.load_rules``)."""
     problems: list[Problem] = []
     settings = next((s.model.settings for s in sources if s.model.settings is not None), None)
     defaults = settings or SettingsSpec()
@@ -106,7 +110,8 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
     for src in sources:
         for name, spec in src.model.feeds.items():
             backlog = c.Backlog(spec.backlog.alerts, spec.backlog.facts) if spec.backlog else default_backlog
-            headers, proxy, found = feed_secrets(src.display, src.data, name, spec, environ)
+            headers, proxy, found = feed_secrets(src.display, src.data, name, spec, environ) if channels is True \
+                else ((), None, [])    # a tool that fetches nothing needs no credentials
             problems += found
             feeds[name] = c.Feed(name, spec.url, spec.interval or defaults.interval, tuple(spec.tags),
                                  headers, spec.user_agent or defaults.user_agent, backlog,
@@ -114,8 +119,9 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
                                  max_interval=_first(spec.max_interval, defaults.max_interval),
                                  adaptive=_first(spec.adaptive, defaults.adaptive), proxy=proxy)
         for name, spec in src.model.channels.items():
-            if not channels:  # tools that send nothing need no secrets
-                made, problem = c.Channel(name, c.Secret(""), spec.url or f"config: {spec.config}"), None
+            if not (channels is True or (channels is not False and name in channels)):  # not sent to: no secret
+                made = c.Channel(name, c.Secret(""), spec.url or f"config: {spec.config}", expanded=False)
+                problem = None
             elif spec.config is not None:
                 made, problem = config_channel(src.display, src.data, name, spec.config, spec.tag, check_config)
             else:
@@ -142,7 +148,7 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
         for name, spec in src.model.facts.items():
             fact, found = compile_fact(src.display, src.data, name, spec,
                                        settings.corroborate if settings else None, ctx.feeds, ctx.tags, inherited,
-                                       lists)
+                                       lists, rows=src.signal_rows.get(name))
             problems += found
             facts[name] = fact
 
@@ -154,6 +160,8 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
             alerts[spec.name] = rule
             if item_rule is not None:
                 item_rules.append(item_rule)
+        for row in _broken_alerts(src):
+            _written_references(src, row, ctx, facts)
     ruleset = c.Ruleset(feeds, facts, alerts, tuple(item_rules), built, digest, files,
                         index=MatchIndex(item_rules, facts))
     return ruleset, problems
@@ -164,21 +172,45 @@ def _problem(ctx: _Context, src: Source, loc: tuple[Any, ...], message: str, own
     ctx.problems.append(Problem(src.display, line, col, message, owner))
 
 
-def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
-           facts: dict[str, c.Fact]) -> tuple[c.AlertRule, ItemRule | None]:
-    owner = f'alert "{spec.name}"'
+@dataclass(frozen=True)
+class _References:
+    """What an alert names elsewhere: its channels, its facts and the values it waits for, its feeds."""
+
+    notify: tuple[str, ...] = ()
+    fact: str | None = None
+    facts: tuple[str, ...] | str | None = None   # names, or "all"
+    to: tuple[str, ...] | None = None
+    feeds: tuple[str, ...] | None = None
+
+    @property
+    def watches_facts(self) -> bool:
+        return self.fact is not None or self.facts is not None
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """An alert's references as the rule set holds them."""
+
+    facts: tuple[str, ...] = ()                       # the facts it watches (known names)
+    to: frozenset[tuple[str, str]] | None = None      # (fact, value as that fact stores it)
+    feeds: frozenset[str] | None = None               # feed names its `feeds` select
+
+
+def _references(src: Source, row: int, owner: str, refs: _References, ctx: _Context,
+                facts: dict[str, c.Fact]) -> _Resolved:
+    """Check an alert's references (each unknown name a problem where it is written)."""
     known_channels = sorted(set(ctx.merged.names("channel")) | {c.CONSOLE})
-    for j, target in enumerate(spec.notify):
+    for j, target in enumerate(refs.notify):
         if target not in known_channels:
             _problem(ctx, src, ("alerts", row, "notify", j),
                      f'notify: unknown channel "{target}"{suggest(target, known_channels)}', owner)
-    on = spec.on
-    if on.fact is not None or on.facts is not None:
-        named = _watched_facts(src, row, on.fact, on.facts, ctx, facts, owner)
-        to = None
-        if on.to is not None:
+    named: list[str] = []
+    to = None
+    if refs.watches_facts:
+        named = _watched_facts(src, row, refs.fact, refs.facts, ctx, facts, owner)
+        if refs.to is not None:
             to = set()
-            for k, value in enumerate(on.to):
+            for k, value in enumerate(refs.to):
                 misfits = []
                 for name in named:
                     fact = facts.get(name)
@@ -190,14 +222,10 @@ def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
                 if misfits:
                     _problem(ctx, src, ("alerts", row, "on", "to", k), f"on.to: {_not_a_value_of(value, misfits)}",
                              owner)
-        rule = c.AlertRule(spec.name, "fact", tuple(spec.notify), spec.severity, spec.title, spec.body,
-                           facts=frozenset(named), to=frozenset(to) if to is not None else None,
-                           events=frozenset(on.event), **alert_noise(spec))
-        return rule, None
     selected: set[str] | None = None
-    if on.feeds is not None:
+    if refs.feeds is not None:
         selected = set()
-        for k, name in enumerate(on.feeds):
+        for k, name in enumerate(refs.feeds):
             if name in ctx.feeds:
                 selected.add(name)
             elif name in ctx.tags:
@@ -206,16 +234,63 @@ def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
                 known = sorted(set(ctx.merged.names("feed")) | set(ctx.tags))
                 _problem(ctx, src, ("alerts", row, "on", "feeds", k),
                          f'on.feeds: no feed or feed tag is called "{name}"{suggest(name, known)}', owner)
-    feeds = frozenset(selected) if selected is not None else None
+    return _Resolved(tuple(named), frozenset(to) if to is not None else None,
+                     frozenset(selected) if selected is not None else None)
+
+
+def _broken_alerts(src: Source) -> list[int]:
+    """The rows of the file's alerts that did not validate."""
+    valid = set(src.alert_rows)
+    return [row for row in range(len(src.names.get("alerts", []))) if row not in valid]
+
+
+def _written_references(src: Source, row: int, ctx: _Context, facts: dict[str, c.Fact]) -> None:
+    """A broken alert's references, as written (those of a usable type), are checked all the
+    same: a bad pattern must not hide an unknown channel of the same alert."""
+    entry = src.data["alerts"][row]
+    if not isinstance(entry, dict):
+        return
+    on = entry.get("on") if isinstance(entry.get("on"), dict) else {}
+    fact = on.get("fact") if isinstance(on.get("fact"), str) and re.match(NAME_PATTERN, on["fact"]) else None
+    several = "all" if on.get("facts") == "all" else _written(on.get("facts"), NAME_PATTERN)
+    watched = fact is not None or several is not None
+    refs = _References(_written(entry.get("notify"), NAME_PATTERN) or (), fact, several,
+                       _written(on.get("to")) if watched else None, _written(on.get("feeds"), NAME_PATTERN))
+    name = entry.get("name")
+    _references(src, row, f'alert "{name}"' if isinstance(name, str) else f"alert #{row + 1}", refs, ctx, facts)
+
+
+def _written(value: Any, pattern: str | None = None) -> tuple[str, ...] | None:
+    """A list of names or values as written, if it is one; an element that is not a usable name
+    (a problem pydantic has reported already) is left out. Numbers are values too: `to: [61e9]`."""
+    if not isinstance(value, list):
+        return None
+    found = tuple(v if isinstance(v, str) else repr(v) if isinstance(v, float) else str(v) for v in value
+                  if isinstance(v, (str, int, float)) and not isinstance(v, bool))
+    return tuple(v for v in found if pattern is None or re.match(pattern, v))
+
+
+def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
+           facts: dict[str, c.Fact]) -> tuple[c.AlertRule, ItemRule | None]:
+    on = spec.on
+    owner = f'alert "{spec.name}"'
+    several = on.facts if isinstance(on.facts, str) or on.facts is None else tuple(on.facts)
+    refs = _References(tuple(spec.notify), on.fact, several, tuple(on.to) if on.to is not None else None,
+                       tuple(on.feeds) if on.feeds is not None else None)
+    found = _references(src, row, owner, refs, ctx, facts)
+    if refs.watches_facts:
+        rule = c.AlertRule(spec.name, "fact", tuple(spec.notify), spec.severity, spec.title, spec.body,
+                           facts=frozenset(found.facts), to=found.to, events=frozenset(on.event), **alert_noise(spec))
+        return rule, None
     if on.feed_down is not None:
         return c.AlertRule(spec.name, "feed", tuple(spec.notify), spec.severity, spec.title, spec.body,
-                           feed_down=on.feed_down, feeds=feeds, **alert_noise(spec)), None
+                           feed_down=on.feed_down, feeds=found.feeds, **alert_noise(spec)), None
     assert on.items is not None
     rule = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity, spec.title, spec.body,
                        **alert_noise(spec))
     items = ctx.lists.expand(on.items, lambda loc, message: _problem(ctx, src, ("alerts", row, "on", "items", *loc),
                                                                        message, owner), "on.items.")
-    return rule, ItemRule(spec.name, compile_matcher(items), feeds, updates=on.updates)
+    return rule, ItemRule(spec.name, compile_matcher(items), found.feeds, updates=on.updates)
 
 
 def _watched_facts(src: Source, row: int, one: str | None, several: list[str] | str | None, ctx: _Context,

@@ -196,10 +196,11 @@ class Channel:
     digest: float | None = None     # None: no digest; 0: the alerts due together; else a window in seconds
     quiet_hours: tuple[QuietWindow, ...] = ()
     give_up: float | None = None    # seconds of retrying before a delivery is dead (None: the default)
+    expanded: bool = True           # False: loaded for a tool that does not send here; url is empty
 
     @property
     def is_console(self) -> bool:
-        return self.config is None and self.url.reveal() == CONSOLE
+        return self.expanded and self.config is None and self.url.reveal() == CONSOLE
 
 
 @dataclass(frozen=True)

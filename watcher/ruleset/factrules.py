@@ -33,10 +33,13 @@ _CAPTURES = {"number": NUMBER_PLACEHOLDERS, "text": ("{name}",), "status": ()}
 def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Corroboration | None,
                  feeds: dict[str, c.Feed], tags: dict[str, set[str]],
                  inherited: Mapping[str, frozenset[str]] | None = None,
-                 term_lists: TermLists | None = None) -> tuple[c.Fact, list[Problem]]:
-    """Compile one fact. ``default`` is ``settings.corroborate``; ``inherited`` its feed lists
-    (``FEED_LISTS``) as feed names, checked once where they are written (``settings_feed_lists``);
-    ``term_lists`` the named term lists its signals may use."""
+                 term_lists: TermLists | None = None,
+                 rows: list[int] | None = None) -> tuple[c.Fact, list[Problem]]:
+    """Compile one fact and check it. ``default`` is ``settings.corroborate``; ``inherited`` its
+    feed lists (``FEED_LISTS``) as feed names, checked once where they are written
+    (``settings_feed_lists``); ``term_lists`` the named term lists its signals may use; ``rows``
+    the index in the file of each of ``spec.signals`` (when broken signals were left out of it,
+    see ``validate.py``; default: as listed)."""
     owner = f'fact "{name}"'
     inherited = inherited or {}
     problems: list[Problem] = []
@@ -69,7 +72,7 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
                       if own else inherited.get(key, frozenset()))
     _overlaps(lists, problem)
     signals = []
-    for i, sig in enumerate(spec.signals):
+    for i, sig in zip(rows if rows is not None else range(len(spec.signals)), spec.signals, strict=True):
         if sig.match is not None and term_lists is not None:
             sig = sig.model_copy(update={"match": term_lists.expand(
                 sig.match, lambda loc, msg, i=i: problem(("signals", i, "match", *loc), msg), f"signals[{i}].match.")})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from ..errors import Problem, RuleError
 from . import compiled as c
@@ -50,11 +50,15 @@ def emptied_files(before: Mapping[Path, int], now: Mapping[Path, int]) -> list[s
 
 def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
                check_url: UrlCheck | None = None, check_config: ConfigCheck | None = None,
-               channels: bool = True) -> c.Ruleset:
+               channels: bool | Collection[str] = True) -> c.Ruleset:
     """Load and compile every rule file under ``folder``; raise ``RuleError`` listing all problems.
 
-    With ``channels=False`` channel URLs are neither expanded nor checked (for tools that send
-    nothing, such as `watcher explain` and `watcher backtest`, which then need no secrets)."""
+    ``channels`` says which secrets to take from the environment (and check): ``True`` every
+    channel's URL and every feed's headers and proxy (the daemon, `watcher validate`); ``False``
+    none (tools that send and fetch nothing: `watcher explain`, `watcher backtest`, `watcher
+    facts`); a collection of channel names: only those channels' URLs, and no feed's (`watcher
+    notify-test CHANNEL`). A channel left out has ``expanded=False`` and no URL; a feed left
+    out, no headers and no proxy."""
     folder = Path(folder)
     environ = os.environ if environ is None else environ
     if not folder.is_dir():
@@ -78,7 +82,7 @@ def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
         checked = validate_file(data, display)
         problems += checked.problems
         if isinstance(data, dict):
-            sources.append(Source(display, data, checked.model, checked.names, checked.alert_rows))
+            sources.append(Source(display, data, checked.model, checked.names, checked.alert_rows, checked.signal_rows))
 
     # Every file's valid entries are merged and cross-checked even when other entries failed, so
     # one run reports every problem there is (a reference to a broken entry is not reported

@@ -13,10 +13,11 @@ import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from ..polling import MIN_INTERVAL
 from ..templates import check_template
-from ..timefmt import parse_duration
+from ..timefmt import format_duration, parse_duration
 from .terms import NAME_PATTERN, MatchSpec, Name, Scope, Strict, Term, TermList, TermsRef, TermValue
 
 __all__ = ["NAME_PATTERN", "AlertOn", "AlertSpec", "ChannelSpec", "Corroboration", "FactSpec", "FeedSpec", "MatchSpec",
@@ -32,6 +33,18 @@ def _duration(value: Any) -> float:
 
 Duration = Annotated[float, BeforeValidator(_duration),
                      Field(json_schema_extra={"type": ["string", "number"], "examples": ["30s", "15m", "2h", "1d"]})]
+
+
+def _interval(value: float) -> float:
+    if value < MIN_INTERVAL:
+        raise ValueError(f"an interval is at least {format_duration(MIN_INTERVAL)}, got {format_duration(value)}")
+    return value
+
+
+# A time between two polls: `interval`, `min_interval`, `max_interval` (see polling.MIN_INTERVAL).
+Interval = Annotated[float, BeforeValidator(_duration), AfterValidator(_interval),
+                     Field(json_schema_extra={"type": ["string", "number"], "minimum": MIN_INTERVAL,
+                                              "examples": ["30s", "15m", "2h", "1d"]})]
 
 
 def _text_value(value: Any) -> Any:
@@ -97,13 +110,13 @@ class DeliverySettings(Strict):
 
 
 class SettingsSpec(Strict):
-    interval: Duration = Field(900, description="Default time between two polls of a feed.")
+    interval: Interval = Field(900, description="Default time between two polls of a feed (at least 1s).")
     backlog: Backlog = Field(default_factory=Backlog)
     user_agent: str | None = Field(None, description="Replaces watcher's User-Agent for every feed (e.g. to add "
                                    "a contact address); a feed's own user_agent wins.")
     adaptive: bool = Field(False, description="Default for feeds' `adaptive`.")
-    min_interval: Duration | None = Field(None, description="Default for feeds' `min_interval`.")
-    max_interval: Duration | None = Field(None, description="Default for feeds' `max_interval`.")
+    min_interval: Interval | None = Field(None, description="Default for feeds' `min_interval`.")
+    max_interval: Interval | None = Field(None, description="Default for feeds' `max_interval`.")
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     corroborate: Corroboration = Field(default_factory=Corroboration,
                                        description="Default evidence needed to move a fact.")
@@ -111,7 +124,8 @@ class SettingsSpec(Strict):
 
 class FeedSpec(Strict):
     url: str = Field(description="The feed's address (http or https).")
-    interval: Duration | None = Field(None, description="Time between polls; default: settings.interval.")
+    interval: Interval | None = Field(None, description="Time between polls (at least 1s); default: "
+                                      "settings.interval.")
     tags: list[Name] = Field(default_factory=list, description="Labels an alert rule can select feeds by.")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP request headers; ${VAR} in a "
                                     "value is taken from the environment.")
@@ -119,8 +133,9 @@ class FeedSpec(Strict):
     backlog: Backlog | None = None
     adaptive: bool | None = Field(None, description="Follow how often the feed publishes, within "
                                   "min_interval..max_interval; default: settings.adaptive.")
-    min_interval: Duration | None = Field(None, description="Shortest adaptive interval; default: interval / 4.")
-    max_interval: Duration | None = Field(None, description="Longest interval, adaptive or stretched by the "
+    min_interval: Interval | None = Field(None, description="Shortest adaptive interval (at least 1s); default: "
+                                          "interval / 4.")
+    max_interval: Interval | None = Field(None, description="Longest interval, adaptive or stretched by the "
                                           "server's ttl/max-age/Expires; default: interval x 4 (adaptive), 6h.")
     proxy: str | None = Field(None, description="An http:// or https:// proxy for this feed; ${VAR} is "
                               "taken from the environment.")
@@ -143,13 +158,6 @@ class FeedSpec(Strict):
     def _http_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/?#]+[^\s]*$", value):
             raise ValueError(f"{value!r} is not an http:// or https:// address")
-        return value
-
-    @field_validator("interval")
-    @classmethod
-    def _sane_interval(cls, value: float | None) -> float | None:
-        if value is not None and value < 1:
-            raise ValueError("the interval must be at least 1s")
         return value
 
 

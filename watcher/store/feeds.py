@@ -53,6 +53,17 @@ class FeedRow:
     def failing(self) -> bool:
         return self.error_streak > 0
 
+    @property
+    def health(self) -> str:
+        """What `watcher feeds`, the status page and /api/feeds call the feed's state: ``new``
+        (never polled), ``gone`` (the server answered 410 Gone: fix or remove the feed),
+        ``failing`` (its last poll failed) or ``ok``."""
+        if self.last_poll_at is None:
+            return "new"
+        if self.status == "gone":
+            return "gone"
+        return "failing" if self.error_streak else "ok"
+
 
 def sync_feeds(db: Database, feeds: Mapping[str, str], now: datetime) -> None:
     """Make the table follow the rules: add new feeds, note URL changes, mark removed ones.

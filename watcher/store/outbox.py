@@ -101,6 +101,35 @@ class Due:
     done: frozenset[str] = frozenset()   # services of the channel that already have it
 
 
+@dataclass(frozen=True)
+class Heard:
+    """A fact change alert about to go to a channel: its change, and what the channel last heard."""
+
+    told: str           # the value of the last change of the fact sent to the channel (see ``heard``)
+    old: str            # the alert's own change
+    new: str
+
+
+def heard(db: Database, channel: str, alert_id: int) -> Heard | None:
+    """Read-only: for a fact change alert, its change and the value the channel was last told of
+    the fact before it: the new value of the last earlier change alert of the fact sent to it;
+    if none was, the old value of the first earlier one it was due to get; if there is none,
+    this change's own old value. ``None`` for any other alert."""
+    own = db.execute("SELECT a.fact, c.old_value, c.new_value FROM alerts a JOIN fact_changes c "
+                     "ON c.id = a.fact_change_id WHERE a.id = ?", [alert_id]).fetchone()
+    if own is None:
+        return None
+    fact, old, new = own
+    earlier = ("FROM deliveries d JOIN alerts a ON a.id = d.alert_id JOIN fact_changes c ON c.id = a.fact_change_id "
+               "WHERE d.channel = ? AND a.fact = ? AND a.id < ?")
+    sent = db.execute(f"SELECT c.new_value {earlier} AND d.state = 'sent' ORDER BY a.id DESC LIMIT 1",
+                      [channel, fact, alert_id]).fetchone()
+    first = None if sent else db.execute(f"SELECT c.old_value {earlier} ORDER BY a.id LIMIT 1",
+                                         [channel, fact, alert_id]).fetchone()
+    told = sent[0] if sent else first[0] if first and first[0] else old
+    return Heard(told, old or "", new)
+
+
 def due(db: Database, now: datetime, *, limit: int = 500, channel: str | None = None) -> list[Due]:
     """Read-only: pending and failed deliveries whose time has come, oldest alert first.
 

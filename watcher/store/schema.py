@@ -346,3 +346,18 @@ def m072_fetch_seconds(db: Database) -> None:
     feeds known to be slow keep their own fetch lane across restarts (``fetch.Fetcher``), and
     operators see which servers are slow (`watcher feeds`, the status page, the API)."""
     db.execute("ALTER TABLE feeds ADD COLUMN fetch_s REAL")
+
+
+@migrations()
+def m074_feed_health_says_gone(db: Database) -> None:
+    """The ``feed_health`` view calls a feed that answered 410 Gone ``gone``, as `watcher feeds`
+    and the status page do (``FeedRow.health``), not ``failing``."""
+    db.execute("DROP VIEW IF EXISTS feed_health")
+    db.execute("""
+    CREATE VIEW feed_health AS
+    SELECT name AS feed, url,
+           CASE WHEN last_poll_at IS NULL THEN 'never polled' WHEN status = 'gone' THEN 'gone'
+                WHEN error_streak > 0 THEN 'failing' ELSE 'ok' END AS health,
+           status, error_streak, last_success_at, last_poll_at, next_poll_at, error,
+           (SELECT count(*) FROM items i WHERE i.feed = feeds.name) AS items
+    FROM feeds WHERE removed_at IS NULL ORDER BY name""")

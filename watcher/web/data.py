@@ -74,7 +74,7 @@ def alerts(db: Database, *, failed: bool = False, limit: int = 30) -> list[dict[
 
 
 def feed_health(db: Database, ruleset: Ruleset | None) -> list[dict[str, Any]]:
-    """Every feed with its health: ok, failing (an open outage), or never polled."""
+    """Every feed with its health (``FeedRow.health``: new, gone, failing or ok)."""
     down = status.open_outages(db)
     out = []
     for row in feeds.feed_rows(db):
@@ -83,7 +83,7 @@ def feed_health(db: Database, ruleset: Ruleset | None) -> list[dict[str, Any]]:
         record = {k: iso(v) if isinstance(v, datetime) else v for k, v in asdict(row).items()
                   if k not in ("etag", "last_modified", "body_hash")}
         record.update({
-            "health": "new" if row.last_poll_at is None else "failing" if row.error_streak else "ok",
+            "health": row.health,
             "down_since": outage["started_at"] if outage else None,
             "interval": spec.interval if spec else None, "tags": list(spec.tags) if spec else [],
         })
@@ -100,7 +100,8 @@ def summary(db: Database, ruleset: Ruleset | None, now: datetime) -> dict[str, A
     box = status.outbox_stats(db, now)
     rows = feeds.feed_rows(db)
     return {
-        "feeds": len(rows), "feeds_failing": sum(1 for r in rows if r.error_streak),
+        "feeds": len(rows), "feeds_failing": sum(1 for r in rows if r.health == "failing"),
+        "feeds_gone": sum(1 for r in rows if r.health == "gone"),
         "facts": db.execute("SELECT count(*) FROM facts").fetchone()[0],
         "items": db.execute("SELECT count(*) FROM items").fetchone()[0],
         "alerts": sum(box["alerts"].values()), "outbox_depth": box["depth"],
