@@ -84,6 +84,24 @@ def test_explain_text_output_and_a_title_filter(tmp_path):
     assert "refused by the negation guard ('not')" in result.stdout
 
 
+def test_explain_shows_a_cue_that_the_signals_own_term_switched_off(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "rates.yaml").write_text((ROOT / "tests" / "data" / "rules-errors" / "guard-cancelled.yaml").read_text())
+    feed = tmp_path / "bank.xml"
+    feed.write_text(rss([{"title": "Bank set to raise rates to 5.5%", "link": "https://b.example/1", "guid": "1"}]))
+    text = run_cli("--rules", str(rules), "--db", str(tmp_path / "none.db"), "explain", str(feed))
+    assert text.returncode == 0, text.stderr
+    assert "+ rate = raise (signal 1)" in text.stdout      # the prediction counts: what the warning is about
+    assert "        [x] any  'sets?': title[5:8] 'set'\n" \
+           "                modal cue 'set to' ignored: inside the signal's own term 'sets?'\n" in text.stdout
+    as_json = run_cli("--rules", str(rules), "--db", str(tmp_path / "none.db"), "explain", "--json", str(feed))
+    (item,) = json.loads(as_json.stdout)
+    sets = next(t for t in item["signals"][0]["terms"] if t["term"] == "sets?")
+    assert sets["ignored"] == [{"field": "title", "start": 5, "end": 8, "text": "set", "guard": "modal",
+                                "cue": "set to", "inside": "sets?"}]
+
+
 def test_explain_a_url_and_a_stored_item(tmp_path, feed_server, receiver):
     env = _setup(tmp_path, feed_server, receiver)
     items = [{"title": "Senate passes Ukraine aid", "link": "https://ap.example/1", "guid": "1",

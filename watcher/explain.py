@@ -2,16 +2,17 @@
 
 For one item, every alert rule on items and every fact signal is run with its reasons kept:
 each term with the spans where it was found, the occurrences a guard refused (and the cue that
-refused them), the verdict in words, and for signals the value read and what it would mean for
-the fact now (old news, a change, a confirmation).
+refused them), the cues a term's own words switched off, the verdict in words, and for signals
+the value read and what it would mean for the fact now (old news, a change, a confirmation).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .facts import extracted_value, role
-from .match import Found, Matcher, first_in, hit_of
+from .match import CompiledTerm, Found, Matcher, first_in, hit_of, own_spans
 from .models import FactState, Hit, Observation, StoredItem
 from .text.guards import Cue
 from .ruleset.compiled import Fact, Ruleset
@@ -25,6 +26,7 @@ class TermReport:
     source: str
     hits: tuple[Hit, ...]                        # occurrences that count
     refused: tuple[tuple[Hit, Cue], ...] = ()    # occurrences a guard refused, with its cue
+    ignored: tuple[tuple[Hit, Cue, str], ...] = ()  # cues that reached a hit but lie in a term (its source)
 
 
 @dataclass(frozen=True)
@@ -39,17 +41,27 @@ def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
     """Every term of ``matcher`` with where it was found, which occurrences a guard refused and
     why, and the verdict in words."""
     scanned = matcher.scan(view)
+    own = own_spans(scanned)
     terms = []
     for group in ("all", "any"):
         for term in getattr(matcher, group):
             occs = scanned[term]
+            ignored = tuple((hit_of(term, f, m), cue, _holder(scanned, f, cue))
+                            for f, m, _ in occs
+                            for cue in view.cancelled(f, m.start(), m.end(), matcher.guards, own.get(f, [])))
             terms.append(TermReport(group, term.source, tuple(hit_of(term, f, m) for f, m, c in occs if c is None),
-                                    tuple((hit_of(term, f, m), c) for f, m, c in occs if c is not None)))
+                                    tuple((hit_of(term, f, m), c) for f, m, c in occs if c is not None), ignored))
     for term in matcher.none:
         occ = first_in(term, view, matcher.scope)
         terms.append(TermReport("none", term.source, (hit_of(term, *occ),) if occ else ()))
     found = matcher.find(view)
     return MatchReport(found is not None, _reason(matcher, found, terms), tuple(terms), found.hits if found else ())
+
+
+def _holder(scanned: dict[CompiledTerm, list[tuple[str, Any, Cue | None]]], field: str, cue: Cue) -> str:
+    """The term whose occurrence holds ``cue`` (the first, if several do)."""
+    return next(term.source for term, occs in scanned.items()
+                if any(f == field and m.start() < cue.end and cue.start < m.end() for f, m, _ in occs))
 
 
 def _reason(matcher: Matcher, found: Found | None, terms: list[TermReport]) -> str:

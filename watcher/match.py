@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .models import Hit, Item, Match, StoredItem
 from .text.guards import Cue
@@ -181,10 +181,7 @@ class Matcher:
         """Every occurrence of the ``all`` and ``any`` terms, with the guard cue that refuses it."""
         found = {term: [(f, m) for f in self.scope for m in term.occurrences(view, f)]
                  for term in (*self.all, *self.any)}
-        protected: dict[str, list[tuple[int, int]]] = {}
-        for occs in found.values():
-            for field, m in occs:
-                protected.setdefault(field, []).append(m.span())
+        protected = own_spans(found)
         return {term: [(f, m, view.blocked(f, m.start(), m.end(), self.guards, protected.get(f, [])))
                        for f, m in occs] for term, occs in found.items()}
 
@@ -203,6 +200,16 @@ class Matcher:
                 if chosen is not None:
                     return chosen
         return None
+
+
+def own_spans(found: Mapping[CompiledTerm, Sequence[tuple[Any, ...]]]) -> dict[str, list[tuple[int, int]]]:
+    """Where a matcher's own terms are found (``(field, match, ...)`` per term), by field: a guard
+    cue inside one of them is part of what the rule asks for, not a cue."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for occs in found.values():
+        for field, m, *_ in occs:
+            spans.setdefault(field, []).append(m.span())
+    return spans
 
 
 def hit_of(term: CompiledTerm, field: str, m: re.Match[str]) -> Hit:

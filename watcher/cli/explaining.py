@@ -51,13 +51,15 @@ def _span(hit: Hit) -> str:
     return f"{hit.field}[{hit.start}:{hit.end}] {hit.text!r}"
 
 
-def _echo_report(report: MatchReport, indent: str) -> None:
+def _echo_report(report: MatchReport, indent: str, what: str) -> None:
     for term in report.terms:
         found = ", ".join(_span(h) for h in term.hits[:3]) or "-"
         mark = ("x" if term.hits else " ") if term.group != "none" else ("!" if term.hits else " ")
         click.echo(f"{indent}[{mark}] {term.group:<4} '{term.source}': {found}")
         for hit, cue in term.refused[:3]:
             click.echo(f"{indent}        refused {_span(hit)}: {cue.guard} ({cue.text!r})")
+        for cue, holder in dict.fromkeys((cue, holder) for _, cue, holder in term.ignored):
+            click.echo(f"{indent}        {cue.guard} cue {cue.text!r} ignored: inside the {what}'s own term '{holder}'")
 
 
 def echo_explanation(e: ItemExplanation, recorded: list[Any], *, verbose: bool) -> None:
@@ -72,13 +74,13 @@ def echo_explanation(e: ItemExplanation, recorded: list[Any], *, verbose: bool) 
             continue
         click.echo(f"    {'+' if r.report.matched else '-'} {r.rule}: {r.report.reason}")
         if r.report.matched or verbose:
-            _echo_report(r.report, "        ")
+            _echo_report(r.report, "        ", "rule")
     click.echo(f"  fact signals: {sum(s.fired for s in e.signals)} of {len(e.signals)} fire")
     for s in e.signals:
         label = f"{s.fact} = {s.value or s.target} (signal {s.signal + 1})"
         click.echo(f"    {'+' if s.fired else '-'} {label}: {s.outcome}")
         if s.fired or verbose:
-            _echo_report(s.report, "        ")
+            _echo_report(s.report, "        ", "signal")
     for o in recorded:
         change = f", change #{o.change_id}" if o.change_id else ""
         click.echo(f"  ledger: {o.fact} = {o.value}: {o.state}{change} (rules {o.rules_hash})")
@@ -89,7 +91,9 @@ def _report_json(report: MatchReport) -> dict[str, Any]:
             "terms": [{"group": t.group, "term": t.source,
                        "hits": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text} for h in t.hits],
                        "refused": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text,
-                                    "guard": c.guard, "cue": c.text} for h, c in t.refused]}
+                                    "guard": c.guard, "cue": c.text} for h, c in t.refused],
+                       "ignored": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text,
+                                    "guard": c.guard, "cue": c.text, "inside": holder} for h, c, holder in t.ignored]}
                       for t in report.terms]}
 
 

@@ -19,7 +19,7 @@ from ..matchindex import MatchIndex
 from . import compiled as c
 from .delivery import alert_noise, channel_options
 from .factrules import compile_fact
-from .matchers import compile_matcher
+from .matchers import cancel_message, compile_matcher, guard_cancels
 from .schema import AlertSpec, RuleFile, SettingsSpec
 from .secrets import ConfigCheck, UrlCheck, channel, config_channel, feed_secrets
 from .yamlsrc import key_position, locate
@@ -154,9 +154,10 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
     return ruleset, problems
 
 
-def _problem(ctx: _Context, src: Source, loc: tuple[Any, ...], message: str, owner: str) -> None:
+def _problem(ctx: _Context, src: Source, loc: tuple[Any, ...], message: str, owner: str,
+             warning: bool = False) -> None:
     line, col = locate(src.data, loc)
-    ctx.problems.append(Problem(src.display, line, col, message, owner))
+    ctx.problems.append(Problem(src.display, line, col, message, owner, warning))
 
 
 def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
@@ -207,7 +208,11 @@ def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
     assert on.items is not None
     rule = c.AlertRule(spec.name, "item", tuple(spec.notify), spec.severity, spec.title, spec.body,
                        **alert_noise(spec))
-    return rule, ItemRule(spec.name, compile_matcher(on.items), feeds, updates=on.updates)
+    matcher = compile_matcher(on.items)
+    for group, k, term, cancels in guard_cancels(matcher):
+        _problem(ctx, src, ("alerts", row, "on", "items", group, k),
+                 f"on.items.{group}[{k}]: {cancel_message(term, cancels, 'rule')}", owner, warning=True)
+    return rule, ItemRule(spec.name, matcher, feeds, updates=on.updates)
 
 
 def _a_value_of(fact: c.Fact | None) -> str:

@@ -17,7 +17,7 @@ from ..match import Matcher, compile_term
 from ..text.guards import GUARDS
 from ..text.quantity import PLACEHOLDERS
 from . import compiled as c
-from .matchers import compile_matcher
+from .matchers import cancel_message, compile_matcher, guard_cancels
 from .schema import Corroboration, FactSpec, Signal
 from .yamlsrc import locate
 
@@ -31,9 +31,9 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
     owner = f'fact "{name}"'
     problems: list[Problem] = []
 
-    def problem(loc: tuple[Any, ...], message: str) -> None:
+    def problem(loc: tuple[Any, ...], message: str, warning: bool = False) -> None:
         line, col = locate(data, ("facts", name, *loc))
-        problems.append(Problem(display, line, col, message, owner))
+        problems.append(Problem(display, line, col, message, owner, warning))
 
     kind = spec.fact_kind
     values = tuple(spec.values) if spec.values else None
@@ -50,7 +50,8 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
     trusted = _feeds(policy.trusted, feeds, tags, problem, ("corroborate", "trusted"))
     signals = []
     for i, sig in enumerate(spec.signals):
-        signal = _signal(i, sig, probe, lambda loc, msg, i=i: problem(("signals", i, *loc), msg))
+        signal = _signal(i, sig, probe,
+                         lambda loc, msg, warning=False, i=i: problem(("signals", i, *loc), msg, warning))
         if signal is not None and sig.feeds is not None:
             chosen = _feeds(sig.feeds, feeds, tags, problem, ("signals", i, "feeds"))
             signal = replace(signal, feeds=frozenset(chosen))
@@ -122,4 +123,9 @@ def _signal(index: int, spec: Signal, fact: c.Fact, problem: Any) -> c.Signal | 
         matcher = compile_matcher(spec.match, guards=SIGNAL_GUARDS, extra_all=extra)
     else:
         matcher = Matcher(extra, (), (), _DEFAULT_SCOPE, "field", SIGNAL_GUARDS)
+    written = len(spec.match.all) if spec.match is not None else 0
+    for group, k, term, cancels in guard_cancels(matcher):
+        loc = ("extract",) if group == "all" and k >= written else ("match", group, k)
+        key = f"signals[{index}]." + ("extract" if loc == ("extract",) else f"match.{group}[{k}]")
+        problem(loc, f"{key}: {cancel_message(term, cancels, 'signal')}", True)
     return c.Signal(index, value, matcher, extract, spec.backwards)
