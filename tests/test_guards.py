@@ -4,6 +4,7 @@ sentence it refuses and one it accepts; and a list of plain news that must never
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -223,3 +224,12 @@ def test_terms_that_can_switch_a_cue_off(term, expected):
 
 def test_forms_spell_out_every_wording():
     assert guards.forms(cues.CueRule("fail|fails to")) == ["fail to", "fails to"]
+
+
+def test_the_readmes_cue_table_is_the_inventory():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    start = readme.index("<!-- cue table: generated from watcher/text/cues.py -->\n")
+    end = readme.index("\n<!-- end of cue table -->", start)
+    shown = readme[readme.index("\n", start) + 1:end]
+    assert shown == guards.cue_table(), "README.md's cue table is out of date: paste the output of " \
+        "python -c 'from watcher.text.guards import cue_table; print(cue_table())'"

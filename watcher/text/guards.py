@@ -346,7 +346,8 @@ def _partial(pattern: re.Pattern[str], form: str) -> str | None:
 
 
 def cue_table() -> str:
-    """The cue inventory as the README's markdown table (a test keeps the two the same)."""
+    """The cue inventory as the README's markdown table (a test keeps the two the same).
+    Alternatives are shown ``a/b``: a ``|`` would end a table cell."""
     lines = ["| guard | direction | scope (words) | cues | pseudo-cues (not cues) |", "| --- | --- | --- | --- | --- |"]
     for guard, rules in data.CUES.items():
         groups: dict[tuple[str, str], list[str]] = {}
@@ -355,7 +356,7 @@ def cue_table() -> str:
             key = (rule.direction, "clause" if scope is None else str(scope))
             note = {data.OPENING: " (opening a sentence)", data.NOT_MONTH: " (not the month)"}.get(rule.when or "", "")
             note += f" (past a following '{rule.through}')" if rule.through else ""
-            groups.setdefault(key, []).append(f"`{rule.phrase}`{note}")
+            groups.setdefault(key, []).append(f"`{rule.phrase.replace('|', '/')}`{note}")
         pseudo = ", ".join(f"`{p}`" for p in data.PSEUDO[guard]) or "-"
         for n, ((direction, scope), phrases) in enumerate(groups.items()):
             lines.append(f"| `{guard}` | {direction} | {scope} | {', '.join(phrases)} | {pseudo if n == 0 else ''} |")
