@@ -22,9 +22,14 @@ def machine() -> str:
     mem = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
                    if line.startswith("MemTotal"))) / 2**20
     nginx = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip().split("/")[-1]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
     return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GB RAM, {platform.platform()}, "
-            f"Python {platform.python_version()}, nginx {nginx}, watcher at commit {commit.strip() or '?'}")
+            f"Python {platform.python_version()}, nginx {nginx}, watcher at commit {commit()}")
+
+
+def commit() -> str:
+    """The checked-out commit, short."""
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
+    return found.strip() or "?"
 
 
 def _median(values: Iterable[float]) -> float:
