@@ -81,7 +81,7 @@ def test_explain_text_output_and_a_title_filter(tmp_path):
                      "--title", "has not", str(FEED_FILE))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("'The House has not passed the Ukraine aid package' [aid-vote]")
-    assert "refused by the negation guard ('not')" in result.stdout
+    assert "refused by the negation guard ('has not')" in result.stdout
 
 
 def test_explain_shows_a_cue_that_the_signals_own_term_switched_off(tmp_path):

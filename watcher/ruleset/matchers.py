@@ -42,10 +42,12 @@ def guard_cancels(matcher: Matcher) -> Iterator[tuple[str, int, CompiledTerm, li
 def cancel_message(term: CompiledTerm, cancels: list[Cancel], what: str) -> str:
     """The warning for a term that can switch off guard cues; ``what`` is "signal" or "rule"."""
     first = cancels[0]
-    rest = first.cue[len(first.matched):].strip() if first.cue.startswith(first.matched.lower()) else ""
-    words_term = term.pattern.pattern.startswith(r"(?<!\w)(?:")
-    if rest and words_term:
+    # where the term matches the start of every cue it cancels, a lookahead keeps the rest out
+    rests = list(dict.fromkeys(c.cue[len(c.matched):].strip() for c in cancels
+                               if c.cue.startswith(c.matched.lower()) and len(c.cue) > len(c.matched)))
+    if len(rests) == len(cancels) and term.pattern.pattern.startswith(r"(?<!\w)(?:"):   # a words term
         source = f"(?:{term.source})" if "|" in term.source else term.source
+        rest = rests[0] if len(rests) == 1 else f"({'|'.join(rests)})"
         fix = f"write '{source}(?! {rest})' to leave the cue alone"
     else:
         fix = "make the term longer, so that it does not end inside the cue"

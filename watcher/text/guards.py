@@ -87,8 +87,14 @@ class _Entry:
         return {"pseudo": 2, "cue": 1}.get(self.kind, 0)
 
 
+def _slot(word: str) -> frozenset[str] | None:
+    if word == "#":
+        return None
+    return data.WORDS[word[1:-1]] if word.startswith("<") else frozenset(word.split("|"))
+
+
 def _slots(phrase: str) -> tuple[frozenset[str] | None, ...]:
-    return tuple(None if word == "#" else frozenset(word.split("|")) for word in phrase.split())
+    return tuple(_slot(word) for word in phrase.split())
 
 
 def _inventory() -> dict[str, list[_Entry]]:
@@ -107,17 +113,12 @@ def _inventory() -> dict[str, list[_Entry]]:
 
 
 _INDEX = _inventory()
-# The words that can start a cue: a sentence without any has no cue (a quick test, not a reading).
-_ANY_CUE = re.compile(r"\?|n['’]t(?!\w)|(?<!\w)(?:" + "|".join(sorted(
-    (re.escape(word).replace("'", "['’]") for word, entries in _INDEX.items() if any(e.kind == "cue" for e in entries)
-     if word not in ("?", "n't")), key=len, reverse=True)) + r")(?!\w)", re.IGNORECASE)
-
 
 # -- reading a sentence -------------------------------------------------------------------
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)+|\w+(?:[-'’.]\w+)*|[^\w\s]")
 _MONTH_BEFORE = frozenset(("in", "on", "by", "since", "until", "till", "early", "late", "mid", "last", "next",
-                           "this", "of", "from", "through"))
+                           "this", "of", "from", "through", "the", "a", "its", "their", "his", "her", "our", "'"))
 _SPACED_DASHES = frozenset("-\u2013")  # a hyphen or en dash is a clause mark only with a space before it
 
 
@@ -129,10 +130,16 @@ class _Token(NamedTuple):
 
 
 def tokens(text: str, start: int, end: int) -> list[_Token]:
-    """The words and marks of ``text[start:end]``; "hasn't" is two words, "has" and "n't"."""
+    """The words and marks of ``text[start:end]``; "hasn't" is two words, "has" and "n't". A word
+    in capitals in a sentence that is not all capitals ("WHO", "US") keeps them: it is a name,
+    and no phrase of the inventory (all lower case) matches it."""
     found = []
+    mixed = not text[start:end].isupper()
     for m in _TOKEN.finditer(text, start, end):
-        norm = m.group().lower().replace("’", "'")
+        word = m.group()
+        norm = word if mixed and len(word) > 1 and word.isupper() else word.lower()
+        if "’" in norm:
+            norm = norm.replace("’", "'")
         s, e = m.span()
         if len(norm) > 3 and norm.endswith("n't"):
             found.append(_Token(s, e - 3, norm[:-3], True))
@@ -154,26 +161,26 @@ def _fits(entry: _Entry, toks: list[_Token], i: int) -> bool:
     return True
 
 
-def _condition(entry: _Entry, text: str, toks: list[_Token], i: int) -> bool:
+def _condition(entry: _Entry, text: str, toks: list[_Token], i: int, headline: bool) -> bool:
     when = entry.rule.when if entry.rule is not None else None
-    if when == data.OPENING:
-        original = text[toks[i].start:toks[i].end]
-        if original.isupper() and len(original) > 1:  # "WHO says ..." is an organisation, not a question
-            return False
-        return all(not t.word for t in toks[:i]) or toks[i - 1].norm == ":"
+    if when in (data.OPENING, data.ASKING):
+        opening = all(not t.word for t in toks[:i]) or toks[i - 1].norm == ":"
+        return opening and (when == data.OPENING or any(t.norm in data.WORDS["aux"] for t in toks[i + 1:i + 3]))
+    if when == data.HEADLINE_VERB:
+        return headline and i + 1 < len(toks) and toks[i + 1].norm in data.WORDS["verb"]
     if when == data.NOT_MONTH:
         if text[toks[i].start:toks[i].end] != "May":
             return True
         after = toks[i + 1].norm if i + 1 < len(toks) else ""
         before = toks[i - 1].norm if i > 0 else ""
-        return not (after[:1].isdigit() or before in _MONTH_BEFORE)
+        return not (after[:1].isdigit() or before in _MONTH_BEFORE or before.endswith("'s"))
     return True
 
 
-def _longest(text: str, toks: list[_Token], i: int) -> _Entry | None:
+def _longest(text: str, toks: list[_Token], i: int, headline: bool) -> _Entry | None:
     best: _Entry | None = None
     for entry in _INDEX.get(toks[i].norm, ()):
-        if not _fits(entry, toks, i) or not _condition(entry, text, toks, i):
+        if not _fits(entry, toks, i) or not _condition(entry, text, toks, i, headline):
             continue
         if best is None or (len(entry.slots), entry.rank) > (len(best.slots), best.rank):
             best = entry
@@ -195,16 +202,15 @@ def _is_mark(text: str, tok: _Token) -> bool:
     return tok.norm not in _SPACED_DASHES or (tok.start > 0 and text[tok.start - 1].isspace())
 
 
-def sentence_cues(text: str, start: int, end: int) -> list[Reach]:
-    """Every cue of the sentence ``text[start:end]`` with the text it reaches, by position."""
-    if not _ANY_CUE.search(text, start, end):
-        return []  # most sentences: no word that can start a cue, nothing to cut into words
+def sentence_cues(text: str, start: int, end: int, *, headline: bool = False) -> list[Reach]:
+    """Every cue of the sentence ``text[start:end]`` with the text it reaches, by position
+    (``headline``: the sentence is a title, which says some things its own way)."""
     toks = tokens(text, start, end)
     found: list[_Found] = []
     owner: list[_Found | None] = [None] * len(toks)   # the phrase each token is part of
     i = 0
     while i < len(toks):
-        entry = _longest(text, toks, i)
+        entry = _longest(text, toks, i, headline)
         if entry is None:
             i += 1
             continue
@@ -232,6 +238,8 @@ def _reach(text: str, toks: list[_Token], owner: list[_Found | None], phrase: _F
         other = owner[k]
         if _is_mark(text, toks[k]) or (other is not None and other.entry.kind == "terminator"):
             return True
+        if k < i and toks[k].norm in data.BACKWARD_TERMINATORS:
+            return True
         if other is not None and other.entry.kind == "cue" and other.entry.guard == entry.guard:
             if same_guard:
                 cuts.append((toks[other.i].start, toks[other.j - 1].end))
@@ -255,18 +263,48 @@ def _reach(text: str, toks: list[_Token], owner: list[_Found | None], phrase: _F
     return Reach(cue, lo, hi, tuple(dict.fromkeys(cuts)), wide)
 
 
-def _walk(toks: list[_Token], order: Iterable[int], scope: int | None, stops, edge: int, *, back: bool) -> int:  # type: ignore[no-untyped-def]
-    """How far a cue reaches from ``edge`` walking ``order``: at most ``scope`` words, up to a stop."""
+def _walk(toks: list[_Token], order: range, scope: int | None, stops, edge: int, *, back: bool) -> int:  # type: ignore[no-untyped-def]
+    """How far a cue reaches from ``edge`` walking ``order``: at most ``scope`` words, up to a
+    stop; a parenthetical attribution between commas is stepped over."""
     words = 0
-    for k in order:
+    step = order.step
+    k = order.start
+    while k != order.stop:
         if stops(k):
-            break
+            past = _past_attribution(toks, k, step)
+            if past is None:
+                break
+            k = past
+            continue
         edge = toks[k].start if back else toks[k].end
         if toks[k].word:
             words += 1
             if scope is not None and words >= scope:
                 break
+        k += step
     return edge
+
+
+_ATTRIBUTION_WORDS = 8  # the longest parenthetical attribution stepped over
+
+
+def _past_attribution(toks: list[_Token], k: int, step: int) -> int | None:
+    """Where to go on after the comma at ``k`` if ``, the union confirmed on Tuesday,`` follows
+    it (in the walk's direction); None if it does not."""
+    if toks[k].norm != ",":
+        return None
+    saw_source = False
+    j = k + step
+    while 0 <= j < len(toks) and abs(j - k) <= _ATTRIBUTION_WORDS + 1:
+        norm = toks[j].norm
+        if norm == ",":
+            after = j + step
+            return after if saw_source and 0 <= after < len(toks) else None
+        if not toks[j].word and norm not in ("'", "’"):
+            return None
+        saw_source = saw_source or norm in data.ATTRIBUTION
+        j += step
+    return None
 
 
 def _through(toks: list[_Token], j: int, word: str, scope: int | None, stops) -> int:  # type: ignore[no-untyped-def]
@@ -280,16 +318,18 @@ def _through(toks: list[_Token], j: int, word: str, scope: int | None, stops) ->
     return toks[j - 1].end  # no "to": the cue reaches nothing but itself
 
 
-def read(text: str, sentences: Iterable[Span]) -> list[Reach]:
+def read(text: str, sentences: Iterable[Span], *, headline: bool = False) -> list[Reach]:
     """Every cue of ``text`` (split into ``sentences``) with what it reaches, by position."""
-    return [reach for start, end in sentences for reach in sentence_cues(text, start, end)]
+    return [reach for start, end in sentences for reach in sentence_cues(text, start, end, headline=headline)]
 
 
 # -- opinion as a property of the whole item ----------------------------------------------
 
 _OPINION_LABEL = re.compile(
-    r"^\s*(?:opinion|op-?ed|editorial|analysis|commentary|column|letters?(?: to the editor)?|perspective|"
-    r"viewpoint|the view|comment)\s*(?:[:|\-–—]|$)", re.IGNORECASE)
+    r"^\s*(?:(?:opinion|op-?ed|editorial|analysis|commentary|column|letters?(?: to the editor)?|perspective|"
+    r"viewpoint|the view|comment)\s*(?:[:|\-–—]|$)"
+    r"|(?-i:The (?:[A-Z][\w.-]* ){0,2}?[A-Z][\w.-]*?(?:['’]s)? view on)\b)",   # "The Guardian view on ...": a name
+    re.IGNORECASE)
 _OPINION_CATEGORY = re.compile(r"(?<!\w)(?:opinion|op-?eds?|editorials?|commentary|letters|columns?)(?!\w)",
                                re.IGNORECASE)
 
@@ -309,8 +349,10 @@ def opinion_label(title: str, categories: tuple[str, ...]) -> str | None:
 # -- the inventory as people and rule checks read it --------------------------------------
 
 def forms(rule: data.CueRule) -> list[str]:
-    """Every wording of a cue ("fail|fails to" -> "fail to", "fails to")."""
-    return [" ".join(words) for words in itertools.product(*(sorted(w.split("|")) for w in rule.phrase.split()))]
+    """Every wording of a cue ("fail|fails to" -> "fail to", "fails to"; "<aux> not": every
+    auxiliary)."""
+    slots = [sorted(data.WORDS[w[1:-1]]) if w.startswith("<") else sorted(w.split("|")) for w in rule.phrase.split()]
+    return [" ".join(words) for words in itertools.product(*slots)]
 
 
 @dataclass(frozen=True)
@@ -348,19 +390,28 @@ def _partial(pattern: re.Pattern[str], form: str) -> str | None:
 def cue_table() -> str:
     """The cue inventory as the README's markdown table (a test keeps the two the same).
     Alternatives are shown ``a/b``: a ``|`` would end a table cell."""
+    notes = {data.OPENING: " (opening a sentence)", data.ASKING: " (opening a sentence, an auxiliary within two words)",
+             data.NOT_MONTH: " (not the month)", data.HEADLINE_VERB: " (in a title, before a `<verb>`)"}
     lines = ["| guard | direction | scope (words) | cues | pseudo-cues (not cues) |", "| --- | --- | --- | --- | --- |"]
     for guard, rules in data.CUES.items():
         groups: dict[tuple[str, str], list[str]] = {}
         for rule in rules:
             scope = data.DEFAULT_SCOPE[guard] if rule.scope == -1 else rule.scope
             key = (rule.direction, "clause" if scope is None else str(scope))
-            note = {data.OPENING: " (opening a sentence)", data.NOT_MONTH: " (not the month)"}.get(rule.when or "", "")
-            note += f" (past a following '{rule.through}')" if rule.through else ""
-            groups.setdefault(key, []).append(f"`{rule.phrase.replace('|', '/')}`{note}")
-        pseudo = ", ".join(f"`{p}`" for p in data.PSEUDO[guard]) or "-"
+            note = notes.get(rule.when or "", "") + (f" (past a following '{rule.through}')" if rule.through else "")
+            groups.setdefault(key, []).append(f"`{_shown(rule.phrase)}`{note}")
+        pseudo = ", ".join(f"`{_shown(p)}`" for p in data.PSEUDO[guard]) or "-"
         for n, ((direction, scope), phrases) in enumerate(groups.items()):
             lines.append(f"| `{guard}` | {direction} | {scope} | {', '.join(phrases)} | {pseudo if n == 0 else ''} |")
-    lines.append(f"| terminators | | | {', '.join(f'`{t}`' for t in data.TERMINATORS)}, and `, ; : ( ) [ ]`, "
-                 f"a dash | {', '.join(f'`{t}`' for t in data.NOT_TERMINATORS)} |")
+    lines.append(f"| terminators | | | {', '.join(f'`{t}`' for t in data.TERMINATORS)}; backward only: "
+                 f"{', '.join(f'`{t}`' for t in data.BACKWARD_TERMINATORS)}; `, ; : ( ) [ ]`, a dash | "
+                 f"{', '.join(f'`{_shown(t)}`' for t in data.NOT_TERMINATORS)} |")
+    lines.append(f"| attribution | | | a parenthetical between commas with {', '.join(sorted(data.ATTRIBUTION))} "
+                 "does not end a scope | |")
+    for name, words in data.WORDS.items():
+        lines.append(f"| `<{name}>` | | | {' '.join(sorted(words))} | |")
     return "\n".join(lines)
 
+
+def _shown(phrase: str) -> str:
+    return phrase.replace("|", "/")

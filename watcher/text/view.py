@@ -82,7 +82,8 @@ class ItemView:
         sentence = self.sentence_of(field, start)
         reaches = self._cues.get((field, sentence))
         if reaches is None:
-            reaches = self._cues[(field, sentence)] = g.sentence_cues(self.text(field), *sentence)
+            reaches = self._cues[(field, sentence)] = g.sentence_cues(self.text(field), *sentence,
+                                                                      headline=field == "title")
         found = [r.cue for r in reaches if r.cue.guard in guards and r.reaches(start, end, protected)]
         return sorted(found, key=lambda c: c.guard != "question")
 
