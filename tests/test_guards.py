@@ -100,6 +100,16 @@ PAIRS = [
     ("Rail strike set for Friday", "rail strike", "modal"),
     ("Markets brace for a rate hike", "rate hike", "modal"),
     ("Markets rally after a rate hike", "rate hike", None),
+    ("Acme in talks to buy a rival", "buy a rival", "modal"),
+    ("Markets price in a rate cut", "rate cut", "modal"),
+    ("Union threatens a strike", "strike", "modal"),
+    ("Economists expect the bank to cut rates", "cut rates", "modal"),
+    ("Greens favourites to win the seat", "win the seat", "modal"),
+    ("Greens eye a majority", "majority", "modal"),
+    ("Regulator keeps an eye on the merger", "merger", None),                  # "an eye": a noun
+    ("Acme's May sales beat forecasts", "sales beat", None),                     # May after a possessive
+    ("Acme is pleased to announce the appointment of a new chief", "appointment", None),
+    ("Canada spared from new lumber tariffs", "lumber tariffs", "negation"),
     # modal, backward
     ("Senate vote on Ukraine aid expected", "vote", "modal"),
     ("Senate passage of the aid unlikely", "passage", "modal"),
@@ -174,12 +184,23 @@ NEVER_REFUSED = [
     ("Senate passes aid; House will not vote before May", "senate passes"),
     ("Congress approves as much as $60 billion in aid", "\\$60 billion"),
     ("Fed holds rates steady, says it will watch data", "holds rates"),
+    ("Why the Senate passed the farm bill so quickly", "passed the farm bill"),
+    ("How the union won a 5% pay rise", "won a 5% pay rise"),
+    ("Acme is pleased to announce the appointment of Jane Doe as chief executive", "appointment"),
+    ("Acme's May sales beat forecasts", "sales beat"),
+    ("Senate votes to approve the aid package", "approve the aid package"),
 ]
 
 
 @pytest.mark.parametrize("text,term", NEVER_REFUSED, ids=[t[:40] for t, _ in NEVER_REFUSED])
 def test_plain_news_is_never_refused(text, term):
     assert refused_by(text, term) is None
+
+
+def test_to_before_a_verb_is_what_is_to_come_only_in_a_title():
+    assert refused_by("House to approve the package", "approve the package") == "modal"
+    assert refused_by("Border package", "approve the package",
+                      summary="The House voted on Wednesday to approve the package.") is None
 
 
 def test_a_summary_sentence_does_not_refuse_the_headline():
