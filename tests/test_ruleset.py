@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli, write_rules
+from inprocess import LogLines, Running, settings
 from watcher.deliver import check_url
 from watcher.errors import RuleError
 from watcher.models import Item
@@ -121,6 +123,21 @@ def test_validate_prints_warnings_and_fails_on_them_only_when_strict(tmp_path):
     strict = run_cli("--rules", str(tmp_path), "validate", "--strict")
     assert strict.returncode == 1
     assert strict.stderr.rstrip().endswith("1 warning in the rule files (--strict)")
+
+
+def test_the_daemon_runs_rules_with_a_warning_and_logs_it_at_each_load(tmp_path, rules_dir):
+    shutil.copy(FIXTURES / "guard-cancelled.yaml", rules_dir / "rates.yaml")
+
+    async def scenario() -> None:
+        async with Running(settings(tmp_path, rules_dir)) as daemon:
+            assert "rate" in daemon.watcher.ruleset.facts
+            assert await daemon.watcher.reload()
+
+    with LogLines() as logs:
+        asyncio.run(scenario())
+    warned = logs.having("rule warning")
+    assert len(warned) == 2, logs.text()
+    assert all("rates.yaml:8:36: warning: fact" in line and "'sets?'" in line for line in warned)
 
 
 def test_warnings_are_listed_with_the_problems_that_stop_a_load(tmp_path):

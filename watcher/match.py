@@ -6,8 +6,8 @@ A ``Matcher`` is compiled once per rule load from a ``match:`` block. Evaluation
 2. ``all``: every term must hit somewhere in the scope.
 3. ``any``: at least one term must hit (if the list is not empty).
 4. ``none``: no term may hit anywhere in the scope.
-5. ``guards``: a hit counts only where no guard fires (a question, a negation, a modal or
-   prediction, opinion: see ``text/guards.py``).
+5. ``guards``: a hit counts only where no cue of the guards reaches it (a question, a negation,
+   a modal or prediction, opinion: see ``text/guards.py``).
 6. ``within``: with ``sentence`` or ``clause`` the ``all`` and ``any`` hits must be found in one
    sentence (or clause) of one field; with ``field`` (the default) anywhere in the scope.
 The result is ``None`` (no match) or the tuple of ``Hit`` spans that made the match.

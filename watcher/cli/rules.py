@@ -92,7 +92,8 @@ def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | No
             limit: int, verbose: bool, as_json: bool) -> None:
     """Show which alert rules and fact signals an item fires, which not, and why: the text
     spans each term found, the spans a guard refused (a question, a negation, a prediction,
-    opinion) and the cue that refused them, and what a signal's value would mean for the fact.
+    opinion) and the cue that refused them, the cues a matcher's own term cancelled, and what a
+    signal's value would mean for the fact.
 
     ITEM is a stored item's id (see `watcher alerts`, `watcher facts history`), a feed file, or
     a feed URL. For a stored item the ledger's use of it is shown too.
