@@ -11,7 +11,7 @@ import pytest
 from watcher.models import Item
 from watcher.ruleset.load import compile_matcher
 from watcher.ruleset.schema import MatchSpec
-from watcher.text import cues, guards
+from watcher.text import cues, guards, inventory
 from watcher.text.view import ItemView
 
 
@@ -260,12 +260,12 @@ def test_the_inventory_is_well_formed():
 ])
 def test_terms_that_can_switch_a_cue_off(term, expected):
     pattern = re.compile(r"(?<!\w)(?:" + term.replace(" ", r"\s+") + r")(?!\w)", re.IGNORECASE)
-    found = [(c.guard, c.cue, c.matched) for c in guards.cancelled_by(pattern, guards.GUARDS)]
+    found = [(c.guard, c.cue, c.matched) for c in inventory.cancelled_by(pattern, guards.GUARDS)]
     assert found == expected
 
 
 def test_forms_spell_out_every_wording():
-    assert guards.forms(cues.CueRule("fail|fails to")) == ["fail to", "fails to"]
+    assert inventory.forms(cues.CueRule("fail|fails to")) == ["fail to", "fails to"]
 
 
 def test_the_readmes_cue_table_is_the_inventory():
@@ -273,5 +273,5 @@ def test_the_readmes_cue_table_is_the_inventory():
     start = readme.index("<!-- cue table: generated from watcher/text/cues.py -->\n")
     end = readme.index("\n<!-- end of cue table -->", start)
     shown = readme[readme.index("\n", start) + 1:end]
-    assert shown == guards.cue_table(), "README.md's cue table is out of date: paste the output of " \
-        "python -c 'from watcher.text.guards import cue_table; print(cue_table())'"
+    assert shown == inventory.cue_table(), "README.md's cue table is out of date: paste the output of " \
+        "python -c 'from watcher.text.inventory import cue_table; print(cue_table())'"

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..match import CompiledTerm, Matcher, compile_term
-from ..text.guards import GUARDS, Cancel, cancelled_by
+from ..text.guards import GUARDS
+from ..text.inventory import Cancel, cancelled_by
 from .terms import MatchSpec
 
 
