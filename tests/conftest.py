@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 import textwrap
@@ -58,6 +59,14 @@ def write_story_rules(folder: Path, feeds: dict[str, str], team: str) -> Path:
     return write_rules(folder, "settings: {interval: 1s, backlog: {alerts: 1d}}\nfeeds:\n" + listed
                        + "alerts:\n  - name: stories\n    on: {items: {all: [story]}}\n    notify: [team]\n"
                        + f"channels:\n  team: {team}\n")
+
+
+def crash_rng() -> random.Random:
+    """The random source of a test that kills watcher at random moments: seeded at random, the
+    seed printed; WATCHER_CRASH_SEED=N replays a run's kill points."""
+    seed = int(os.environ.get("WATCHER_CRASH_SEED", "0")) or random.randrange(1, 10**6)
+    print(f"seed {seed} (rerun with WATCHER_CRASH_SEED={seed})")
+    return random.Random(seed)
 
 
 def rfc822(when: datetime) -> str:

@@ -235,3 +235,12 @@ def rss(items: list[dict[str, str]], title: str = "Test feed", link: str = "http
         parts.append("</item>")
     parts.append("</channel></rss>")
     return "".join(parts)
+
+
+def slow_to_parse(size: int = 2_000_000) -> bytes:
+    """Malformed RSS (a stray ``&`` and an unclosed tag) whose one description is ``size`` bytes of
+    HTML: feedparser falls back to its loose parser and sanitises all of it (about 20 s per MB
+    on a 2-core machine)."""
+    html = "<p><b>x</b> <a href='/r'>y</a></p>" * (size // 33)
+    return ("<rss version='2.0'><channel><title>t</title><item><title>slow</title><guid>slow</guid>"
+            f"<description><![CDATA[{html}]]></description></item><bogus & </channel></rss>").encode()

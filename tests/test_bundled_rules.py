@@ -32,6 +32,11 @@ RULES = load_rules(ROOT / "rules", channels=False)
      {("us-ukraine-coproduction", "production-started")}),
     ("Aid bill heads to the president", "The legislation includes $60.8 billion in military aid for Ukraine.",
      {("us-aid-amount", "60800000000")}),
+    # `none` refuses only the sentence where the terms meet, not the rest of the summary
+    ("US and Ukraine sign agreement to co-produce weapons", "The deal follows months of talks.",
+     {("us-ukraine-coproduction", "agreement-signed")}),
+    ("Pentagon: funds for Ukraine have run out", "Officials say new money could come soon.",
+     {("us-ukraine-funds", "depleted")}),
     # the traps
     ("Will the House vote on Ukraine aid?", "", set()),
     ("Biden says he will sign Ukraine aid as soon as it reaches his desk", "", set()),
@@ -45,6 +50,9 @@ RULES = load_rules(ROOT / "rules", channels=False)
     ("EU approves €50 billion in aid for Ukraine", "", set()),
     ("Why the Senate's Ukraine aid vote matters", "", set()),
     ("US and Ukraine hold talks on co-producing drones", "", set()),
+    ("Ukraine and US agree to co-produce drones", "Ukraine and the US are still in talks on a co-production deal.",
+     set()),
+    ("Pentagon warns Ukraine funds will run out soon", "", set()),
     ("Senate passes Ukraine sanctions bill", "", set()),
     ("House passes bill to seize Russian assets for Ukraine", "", set()),
 ])

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, rfc822, run_cli, write_rules, write_story_rules
+from conftest import ROOT, crash_rng, rfc822, run_cli, write_rules, write_story_rules
 from servers import WebhookReceiver, rss
 
 ROUNDS = 24
@@ -42,12 +42,6 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen:
 def _kill(process: subprocess.Popen) -> None:
     os.killpg(process.pid, signal.SIGKILL)   # the group we started: the daemon and anything it spawned
     process.wait(timeout=30)
-
-
-def _seed() -> random.Random:
-    seed = int(os.environ.get("WATCHER_CRASH_SEED", "0")) or random.randrange(1, 10**6)
-    print(f"seed {seed} (rerun with WATCHER_CRASH_SEED={seed})")
-    return random.Random(seed)
 
 
 class Killer:
@@ -126,7 +120,7 @@ def _check_deliveries(counts: Counter, expected: set[str], db: sqlite3.Connectio
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing_and_duplicates_only_interrupted_sends(tmp_path, feed_server,
                                                                                         receiver):
-    rng = _seed()
+    rng = crash_rng()
     rules = tmp_path / "rules"
     rules.mkdir()
     write_story_rules(rules, {f: feed_server.url(f"/{f}.xml") for f in FEEDS}, "${TEAM_URL}")
@@ -283,7 +277,7 @@ def _clean_run(tmp_path: Path, rules: Path, feed_server) -> tuple[dict, Counter]
 
 @pytest.mark.slow
 def test_sigkill_while_facts_move_ends_in_the_state_of_a_clean_run(tmp_path, feed_server, receiver):
-    rng = _seed()
+    rng = crash_rng()
     rules = tmp_path / "rules"
     rules.mkdir()
     write_rules(rules, FACT_RULES.format(base=feed_server.url("")))

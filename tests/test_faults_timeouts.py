@@ -21,7 +21,7 @@ from datetime import datetime, UTC
 import pytest
 
 from conftest import rfc822, write_rules
-from servers import rss
+from servers import rss, slow_to_parse
 from watcher.app import Settings, Watcher
 from watcher.fetch import FetchLimits
 from watcher.store import feeds as feed_table
@@ -32,15 +32,6 @@ NOW = datetime.now(UTC)
 def _healthy(n: int) -> str:
     return rss([{"title": f"healthy story {n}", "guid": f"h{n}", "link": f"https://news.example/h{n}",
                  "pubDate": rfc822(NOW)}])
-
-
-def slow_to_parse(size: int = 2_000_000) -> bytes:
-    """Malformed RSS (a stray ``&`` and an unclosed tag) whose one description is ``size`` bytes of
-    HTML: feedparser falls back to its loose parser and sanitises all of it (about 20 s per MB
-    on a 2-core machine)."""
-    html = "<p><b>x</b> <a href='/r'>y</a></p>" * (size // 33)
-    return ("<rss version='2.0'><channel><title>t</title><item><title>slow</title><guid>slow</guid>"
-            f"<description><![CDATA[{html}]]></description></item><bogus & </channel></rss>").encode()
 
 
 class BlackHole:

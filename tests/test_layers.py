@@ -27,7 +27,7 @@ PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "fastparse",
 PURE |= {"text", "corroboration", "explain"}
 PURE.add("matchindex")
 IO_AND_UP = {"fetch", "store", "deliver", "dispatch", "pipeline", "scheduler", "app", "cli", "parsepool"}
-IO_AND_UP |= {"backtest"}
+IO_AND_UP |= {"backtest", "lifeline"}
 
 
 def _modules():

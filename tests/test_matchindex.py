@@ -114,7 +114,9 @@ def matchers(draw):
     all_terms = tuple(draw(st.lists(terms(), max_size=3)))
     any_terms = tuple(draw(st.lists(terms(), min_size=0 if all_terms else 1, max_size=3)))
     none_terms = tuple(draw(st.lists(terms(), max_size=2)))
-    return Matcher(all_terms, any_terms, none_terms, draw(SCOPES))
+    about = tuple(draw(st.lists(terms(), max_size=2)))
+    within = draw(st.sampled_from(["field", "field", "sentence"]))
+    return Matcher(all_terms, any_terms, none_terms, draw(SCOPES), within, about=about)
 
 
 @st.composite

@@ -68,6 +68,24 @@ EXPECTED = [
                             "numbers (kind: number) and text (kind: text)"),
     ("to-not-an-amount.yaml", "5:29: alert \"big\": on.to: \"lots\" is not an amount for fact \"amount\""),
     ("unit-on-status.yaml", "2:3: fact \"aid\": `unit` only applies to kind: number"),
+    ("placeholder-in-lookbehind.yaml", "5:15: alert \"amounts\": on.items.all[0]: the pattern '(?<=about {amount} )"
+                                       "in aid' cannot be used: {amount} (at position 10) is inside a look-behind "
+                                       "(?<=...) or (?<!...), which must match a fixed number of characters, and "
+                                       "{amount} matches text of varying length"),
+    ("placeholder-twice.yaml", "5:15: alert \"forces\": on.items.all[0]: the pattern '{number} troops and {number} "
+                               "tanks' cannot be compiled: redefinition of group name 'num' as group 5; was group 1 "
+                               "once {number} is filled in: {amount} uses cur, num, scale, short, letter, cur2; "
+                               "{number} uses num, scale, short, letter; {name} uses name. Use each placeholder once, "
+                               "not {amount} with {number}, and give your own groups other names"),
+    ("regex-ambiguous.yaml", "5:23: alert \"letters\": on.items.all[0]: the pattern '[[:alpha:]]+ aid' is ambiguous "
+                             "at position 1: a [ just inside a [...] class is read as a plain [ today and may open a "
+                             "nested class in future Pythons; write \\[ for a bracket (classes such as [:alpha:] do "
+                             "not exist in Python)"),
+    ("none-within-narrower.yaml", "8:22: alert \"senate-votes\": on.items.none_within: `none_within: clause` is "
+                                  "narrower than `within: sentence`; `none` terms apply at least where the other "
+                                  "terms meet"),
+    ("repeat-too-large.yaml", "5:23: alert \"shouting\": on.items.all[0]: the pattern 'A{99999999999}' is not a valid "
+                              "regular expression: the repetition number is too large"),
 ]
 
 
@@ -284,3 +302,49 @@ def test_a_reload_says_by_name_what_was_added_removed_and_changed(rules_dir):
     after = load_rules(rules_dir, environ={})
     assert after.diff(before) == {"facts_added": ["chair"], "facts_removed": ["funds"], "facts_changed": ["aid"]}
     assert after.diff(after) == {}
+
+
+def test_a_term_only_its_compilation_refuses_is_a_located_problem_everywhere(tmp_path, rules_dir):
+    """`{number} troops and {number} tanks` is a valid regular expression until its placeholders
+    are filled in: `watcher validate`, `watcher explain` and a live reload each report it at its
+    line and column (no traceback), and the daemon keeps running its last good rules."""
+    good = "alerts:\n  - name: forces\n    on:\n      items:\n        all: [\"{number} troops\"]\n"
+    rule_file = write_rules(rules_dir, good)
+    broken = good.replace("{number} troops", "{number} troops and {number} tanks")
+    where = f"{rule_file}:5:15: alert \"forces\": on.items.all[0]: the pattern '{{number}} troops and {{number}} tanks'"
+
+    async def reload_it() -> None:
+        async with Running(settings(tmp_path, rules_dir)) as daemon:
+            digest = daemon.watcher.ruleset.digest
+            rule_file.write_text(broken)
+            assert not await daemon.watcher.reload()
+            assert daemon.watcher.ruleset.digest == digest
+            assert where in daemon.watcher.last_reload_error
+
+    with LogLines() as logs:
+        asyncio.run(reload_it())
+    assert logs.having("rule reload failed; keeping the last good rules") and not logs.tracebacks
+
+    validate = run_cli("--rules", str(rules_dir), "validate")
+    explain = run_cli("--rules", str(rules_dir), "--db", str(tmp_path / "none.db"), "explain",
+                      str(ROOT / "tests" / "data" / "feeds" / "aid-vote.xml"))
+    for result in (validate, explain):
+        assert result.returncode == 1 and where in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("term,message", [
+    ("(" * 500 + "aid" + ")" * 500, "nests groups 500 deep (at position 499); at most 100 are allowed"),
+    ("(?<=of {amount} )in aid", "{amount} (at position 7) is inside a look-behind"),
+    ("[{name}] named chair", "{name} (at position 1) is inside a [...] class"),
+    ("\\\\{amount} in aid", "{amount} (at position 1) comes right after a backslash"),
+    ("{name} and {name}", "redefinition of group name 'name'"),
+    ("(?P<num>\\\\d+) troops, {number} tanks", "redefinition of group name 'num'"),
+    ("(?(+1)aid|help)", "the group number '+1' in (?(...)...) will not be accepted"),
+    ("[a&&b] aid", "&& inside a [...] class may become a set intersection"),
+])
+def test_terms_the_loader_crashed_or_warned_on_are_problems_at_their_place(rules_dir, term, message):
+    write_rules(rules_dir, f'alerts:\n  - name: x\n    on:\n      items:\n        all: ["{term}"]\n')
+    with pytest.raises(RuleError) as caught:
+        load_rules(rules_dir, environ={})
+    [problem] = caught.value.problems
+    assert (problem.line, problem.col) == (5, 15) and message in problem.message, str(problem)

@@ -120,3 +120,67 @@ def test_a_story_over_several_polls(tmp_path, feed_server, receiver):
     board = run_cli("facts", env=env)
     assert "aid: passed-house  (since" in board.stdout and "2 independent sources" in board.stdout
     assert "amount: 61 billion USD" in board.stdout
+
+
+RATE_RULES = """\
+feeds:
+  markets: {{url: "{base}/markets.xml"}}
+facts:
+  central-bank-rate:
+    describe: top of the central bank's key rate range, in percent
+    kind: number
+    known: 3.75
+    signals:
+      - extract: "{{number}} percent"
+        match: {{about: [central bank], all: [key rate], none: [predicted, "expected to"], within: sentence}}
+alerts:
+  - name: key-rate-moves
+    on:
+      items: {{about: [central bank], all: [key rate, "{{number}} percent"], within: sentence, guards: all}}
+    notify: [desk]
+  - name: rate-changed
+    on: {{fact: central-bank-rate}}
+    notify: [desk]
+channels:
+  desk: ${{DESK_URL}}
+"""
+
+
+@pytest.mark.slow
+def test_the_subject_in_the_headline_and_the_value_in_the_summary(tmp_path, feed_server, receiver):
+    """The README's `about` example through a real feed and `watcher check`: the headline names
+    the central bank, the summary's sentence gives the rate, and the analysts' prediction in the
+    next sentence does not refuse it (`none` applies where the match is). A question headline
+    lends its subject, but the summary's sentence that only expects the rate is not a report."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, RATE_RULES.format(base=feed_server.url("")))
+    env = {"DESK_URL": receiver.url("/desk"), "WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db")}
+    items: list[dict[str, str]] = []
+
+    def poll(title: str = "", summary: str = "") -> None:
+        if title:
+            items.append({**_item(len(items) + 1, title, "markets"), "description": summary})
+        feed_server.set("/markets.xml", rss(items))
+        result = run_cli("check", env=env)
+        assert result.returncode == 0, result.stderr
+
+    poll()                                                              # the first poll: no backlog
+    poll("Senate passes farm bill", "Ukraine aid is next.")
+    poll("Will the central bank cut rates?", "Markets are expected to see the key rate at 3.25 percent.")
+    assert receiver.titles() == []
+    poll("Central bank lowers rates by half a point",
+         "Its key rate now sits between 3 and 3.25 percent. Analysts had predicted a smaller move.")
+
+    assert sorted(receiver.titles()) == sorted([
+        "Central bank lowers rates by half a point",
+        "top of the central bank's key rate range, in percent: 3.75 → 3.25"])
+    item_alert = next(r for r in receiver.received if r["title"] == "Central bank lowers rates by half a point")
+    assert "Central bank" in item_alert["message"] and "3.25 percent" in item_alert["message"]
+    [change] = json.loads(run_cli("facts", "history", "central-bank-rate", "--json", "--changes-only",
+                                  env=env).stdout)[:1]
+    [evidence] = change["evidence"]
+    assert evidence["quote"] == ("Central bank lowers rates by half a point … Its key rate now sits between 3 and "
+                                 "3.25 percent.")
+    assert [(s["field"], s["start"], s["end"], s["text"]) for s in evidence["spans"]] == [
+        ("title", 0, 12, "Central bank"), ("summary", 4, 12, "key rate"), ("summary", 36, 48, "3.25 percent")]

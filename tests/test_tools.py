@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
@@ -93,7 +94,7 @@ def test_explain_shows_a_cue_that_the_signals_own_term_switched_off(tmp_path):
     text = run_cli("--rules", str(rules), "--db", str(tmp_path / "none.db"), "explain", str(feed))
     assert text.returncode == 0, text.stderr
     assert "+ rate = raise (signal 1)" in text.stdout      # the prediction counts: what the warning is about
-    assert "        [x] any  'sets?': title[5:8] 'set'\n" \
+    assert "        [x] any   'sets?': title[5:8] 'set'\n" \
            "                modal cue 'set to' ignored: inside the signal's own term 'sets?'\n" in text.stdout
     as_json = run_cli("--rules", str(rules), "--db", str(tmp_path / "none.db"), "explain", "--json", str(feed))
     (item,) = json.loads(as_json.stdout)
@@ -231,3 +232,17 @@ def test_schema_command_prints_the_committed_schema():
     result = run_cli("schema")
     assert result.returncode == 0
     assert result.stdout == (ROOT / "rules" / "watcher.schema.json").read_text()
+
+
+def test_the_readme_about_example_explains_as_shown(tmp_path):
+    """The README's `about` rules, on tests/data/feeds/rate-cut.xml, print exactly what it shows."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("**The subject in the headline, the value in the summary: `about`.**", 1)[1]
+    rules_text = re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)
+    shown = re.search(r"```\n\$ watcher --rules rates explain (\S+)[^\n]*\n(.*?)```", section, re.DOTALL)
+    rules = tmp_path / "rates"
+    rules.mkdir()
+    (rules / "rates.yaml").write_text(rules_text)
+    result = run_cli("--rules", str(rules), "--db", str(tmp_path / "none.db"), "explain", shown.group(1))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == shown.group(2)

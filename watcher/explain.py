@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .facts import extracted_value, role
-from .match import CompiledTerm, Found, Matcher, first_in, hit_of, own_spans
+from .match import CompiledTerm, Found, Matcher, hit_of, own_spans
 from .models import FactState, Hit, Observation, StoredItem
 from .text.guards import Cue
 from .ruleset.compiled import Fact, Ruleset
@@ -42,17 +42,22 @@ def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
     why, and the verdict in words."""
     scanned = matcher.scan(view)
     own = own_spans(scanned)
+    lends = matcher.within != "field" and "title" in matcher.scope  # the title lends `about` terms, unguarded
     terms = []
-    for group in ("all", "any"):
+    for group in ("about", "all", "any"):
         for term in getattr(matcher, group):
+            def counts(field: str, cue: Cue | None, lent: bool = group == "about" and lends) -> bool:
+                return cue is None or (lent and field == "title")
             occs = scanned[term]
             ignored = tuple((hit_of(term, f, m), cue, _holder(scanned, f, cue))
                             for f, m, _ in occs
                             for cue in view.cancelled(f, m.start(), m.end(), matcher.guards, own.get(f, [])))
-            terms.append(TermReport(group, term.source, tuple(hit_of(term, f, m) for f, m, c in occs if c is None),
-                                    tuple((hit_of(term, f, m), c) for f, m, c in occs if c is not None), ignored))
+            terms.append(TermReport(group, term.source,
+                                    tuple(hit_of(term, f, m) for f, m, c in occs if counts(f, c)),
+                                    tuple((hit_of(term, f, m), c) for f, m, c in occs if not counts(f, c)), ignored))
+    refused = matcher.refused_by(view)
     for term in matcher.none:
-        occ = first_in(term, view, matcher.scope)
+        occ = (refused[1], refused[2]) if refused and refused[0] is term else None
         terms.append(TermReport("none", term.source, (hit_of(term, *occ),) if occ else ()))
     found = matcher.find(view)
     return MatchReport(found is not None, _reason(matcher, found, terms), tuple(terms), found.hits if found else ())
@@ -68,16 +73,19 @@ def _reason(matcher: Matcher, found: Found | None, terms: list[TermReport]) -> s
     if found is not None:
         return "matched"
     for t in terms:
-        if t.group == "all" and not t.hits:
-            return f"`all` term '{t.source}' {_why_not(t)}"
+        if t.group in ("about", "all") and not t.hits:
+            return f"`{t.group}` term '{t.source}' {_why_not(t)}"
     anys = [t for t in terms if t.group == "any"]
     if anys and not any(t.hits for t in anys):
         refused = next((t for t in anys if t.refused), None)
         return "no `any` term counts" + (f": '{refused.source}' {_why_not(refused)}" if refused else "")
-    blocking = [t.source for t in terms if t.group == "none" and t.hits]
-    if blocking:
-        return f"`none` term '{blocking[0]}' is present"
-    return f"the terms are not all in one {matcher.within}"
+    blocking = next((t for t in terms if t.group == "none" and t.hits), None)
+    if blocking is not None:
+        where = matcher.none_within or matcher.within
+        place = "in the scope" if where == "field" else f"where the terms meet ({blocking.hits[0].field} {where})"
+        return f"`none` term '{blocking.source}' is present {place}"
+    subject = " (an `about` term may be in the title)" if matcher.about and "title" in matcher.scope else ""
+    return f"the terms are not all in one {matcher.within}{subject}"
 
 
 def _why_not(report: TermReport) -> str:

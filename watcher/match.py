@@ -5,70 +5,43 @@ A ``Matcher`` is compiled once per rule load from a ``match:`` block. Evaluation
 1. Each field in ``scope`` is looked at separately (a term never spans two fields).
 2. ``all``: every term must hit somewhere in the scope.
 3. ``any``: at least one term must hit (if the list is not empty).
-4. ``none``: no term may hit anywhere in the scope.
-5. ``guards``: a hit counts only where no cue of the guards reaches it (a question, a negation,
+4. ``guards``: a hit counts only where no cue of the guards reaches it (a question, a negation,
    a modal or prediction, opinion: see ``text/guards.py``).
-6. ``within``: with ``sentence`` or ``clause`` the ``all`` and ``any`` hits must be found in one
+5. ``within``: with ``sentence`` or ``clause`` the ``all`` and ``any`` hits must be found in one
    sentence (or clause) of one field; with ``field`` (the default) anywhere in the scope.
-The result is ``None`` (no match) or the tuple of ``Hit`` spans that made the match.
+6. ``about``: the subject. With ``within: field`` these are ``all`` terms; with ``sentence`` or
+   ``clause`` each must be in the unit where the ``all``/``any`` hits meet, or, for a unit of
+   another field, in the title (in scope), which gives every sentence its subject. Guards
+   apply to an ``about`` hit in the unit, not to one the title lends.
+7. ``none``: no term may hit where the match is: the unit (as wide as ``none_within``, which
+   defaults to ``within``), and the title when it lent the subject; with ``field``, the scope.
+   The first unit no ``none`` term refuses is the match.
+The result is ``None`` (no match) or the tuple of ``Hit`` spans that made the match: the
+``about`` hits first (in the title when it lent them), then ``all``, then ``any``.
 
-Guards and ``within`` only ever make a match rarer: a matcher matches only if every ``all``
-term's pattern, and (when ``any`` is not empty) some ``any`` term's pattern, is found in the
-scope. An index that skips matchers whose terms cannot be found relies on exactly that.
+Guards, ``within`` and ``about`` only ever make a match rarer: a matcher matches only if every
+``all`` and ``about`` term's pattern, and (when ``any`` is not empty) some ``any`` term's
+pattern, is found in the scope. An index that skips matchers whose terms cannot be found relies
+on exactly that.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .models import Hit, Item, Match, StoredItem
 from .text.guards import Cue
 from .text.quantity import PLACEHOLDERS
+from .text.regexsource import words_regex
 from .text.view import ItemView
 
 MAX_OCCURRENCES = 50  # per term and field: enough to find an unguarded one, bounded on hostile text
 
 if TYPE_CHECKING:
     from .matchindex import MatchIndex
-
-
-def words_regex(pattern: str) -> str:
-    """A plain term -> a regex matching it as whole words, any whitespace between its words.
-
-    ``"foreign aid"`` -> ``(?<!\\w)(?:foreign\\s+aid)(?!\\w)``. Spaces inside ``[...]`` classes and
-    escaped spaces are left alone; ``$`` is a dollar sign, not an anchor. Lookarounds rather than
-    ``\\b`` so terms that start or end with punctuation (``$61bn``, ``co-production``) still get
-    sensible boundaries.
-    """
-    out: list[str] = []
-    in_class = False
-    escaped = False
-    pending_space = False
-    for char in pattern.strip():
-        if escaped:
-            out.append(char)
-            escaped = False
-            continue
-        if char == " " and not in_class:
-            pending_space = True
-            continue
-        if pending_space:
-            out.append(r"\s+")
-            pending_space = False
-        if char == "$" and not in_class:
-            out.append(r"\$")  # a dollar sign: an end anchor means nothing inside whole words
-            continue
-        if char == "\\":
-            escaped = True
-        elif char == "[" and not in_class:
-            in_class = True
-        elif char == "]" and in_class:
-            in_class = False
-        out.append(char)
-    return r"(?<!\w)(?:" + "".join(out) + r")(?!\w)"
 
 
 @dataclass(frozen=True)
@@ -122,7 +95,10 @@ class Found:
         return None
 
 
-_Occ = tuple[str, re.Match[str]]  # (field, match)
+_Occ = tuple[str, re.Match[str]]                      # (field, match)
+_Chosen = list[tuple[CompiledTerm, str, re.Match[str]]]  # the hits of a match: (term, field, match)
+_Region = tuple[str, int, int]                         # (field, start, end): where `none` terms apply
+WIDER = {"field": 0, "sentence": 1, "clause": 2}       # `none_within` may be wider than `within`, not narrower
 
 
 @dataclass(frozen=True)
@@ -133,6 +109,8 @@ class Matcher:
     scope: tuple[str, ...]
     within: str = "field"                    # field | sentence | clause: where all/any must meet
     guards: frozenset[str] = frozenset()     # question, negation, modal, opinion
+    about: tuple[CompiledTerm, ...] = ()     # the subject: in the unit where all/any meet, or in the title
+    none_within: str | None = None           # where `none` applies: field | sentence | clause; None: as within
 
     def match(self, item: Item, feed: str = "") -> tuple[Hit, ...] | None:
         """The hits that make ``item`` match, or ``None``."""
@@ -149,20 +127,97 @@ class Matcher:
         chosen = self._chosen(view)
         return None if chosen is None else _found(view, chosen)
 
-    def _chosen(self, view: ItemView) -> list[tuple[CompiledTerm, str, re.Match[str]]] | None:
-        if not self.guards and self.within == "field":
-            chosen = self._first_anywhere(view)
-        elif self._first_anywhere(view) is None:
-            return None  # the terms are not all there: no need to read sentences and guards
-        else:
-            chosen = self._first_usable(view)
-        if chosen is None or self._excluded(view):
-            return None
-        return chosen
+    def refused_by(self, view: ItemView) -> tuple[CompiledTerm, str, re.Match[str]] | None:
+        """The `none` hit that refused the first place where the other terms meet, if one did."""
+        for _, regions in self._candidates(view):
+            return self._none_hit(view, regions)
+        return None
 
-    def _first_anywhere(self, view: ItemView) -> list[tuple[CompiledTerm, str, re.Match[str]]] | None:
+    def _chosen(self, view: ItemView) -> _Chosen | None:
+        for chosen, regions in self._candidates(view):
+            if self._none_hit(view, regions) is None:
+                return chosen
+            if self._none_where == "field":
+                return None  # the same whole scope refuses every other place too
+        return None
+
+    @property
+    def _none_where(self) -> str:
+        return self.none_within or self.within
+
+    def _candidates(self, view: ItemView) -> Iterator[tuple[_Chosen, list[_Region]]]:
+        """Each place where the `about`, `all` and `any` terms meet (`none` aside), with the
+        regions its `none` terms apply to: one place for `within: field`, else each unit."""
+        anywhere = self._first_anywhere(view)
+        if anywhere is None:
+            return  # the terms are not all there: no need to read sentences and guards
+        if self.within == "field":
+            chosen = anywhere if not self.guards else _pick(
+                self.about + self.all, self.any, self._usable(view), lambda f, m: True)
+            if chosen is not None:
+                yield chosen, self._whole_scope(view)
+            return
+        usable = self._usable(view)
+        context = self._title_context(view)
+        for field in self.scope:
+            for start, end in view.units(field, self.within):
+                def inside(f: str, m: re.Match[str], field: str = field, s: int = start, e: int = end) -> bool:
+                    return f == field and s <= m.start() < e
+                chosen = _pick(self.all, self.any, usable, inside)
+                if chosen is None:
+                    continue
+                subject = self._subject(usable, context, inside, field)
+                if subject is not None:
+                    yield subject[0] + chosen, self._regions(view, field, start, end, subject[1])
+
+    def _subject(self, usable: dict[CompiledTerm, list[_Occ]], context: dict[CompiledTerm, re.Match[str]],
+                 inside: Callable[[str, re.Match[str]], bool], field: str) -> tuple[_Chosen, bool] | None:
+        """The `about` hits for one unit, each in the unit itself or else (for a unit of another
+        field) in the title; and whether the title gave any."""
+        chosen: _Chosen = []
+        from_title = False
+        for term in self.about:
+            occ = _first(usable[term], inside)
+            if occ is None and field != "title" and term in context:
+                occ, from_title = ("title", context[term]), True
+            if occ is None:
+                return None
+            chosen.append((term, *occ))
+        return chosen, from_title
+
+    def _regions(self, view: ItemView, field: str, start: int, end: int, title: bool) -> list[_Region]:
+        if self._none_where == "field":
+            return self._whole_scope(view)
+        if self._none_where == "sentence" and self.within == "clause":
+            start, end = view.sentence_of(field, start)
+        regions = [(field, start, end)]
+        if title:  # the title gave the subject: what it says counts too
+            regions.append(("title", 0, len(view.text("title"))))
+        return regions
+
+    def _whole_scope(self, view: ItemView) -> list[_Region]:
+        return [(field, 0, len(view.text(field))) for field in self.scope]
+
+    def _none_hit(self, view: ItemView, regions: list[_Region]) -> tuple[CompiledTerm, str, re.Match[str]] | None:
+        for term in self.none:
+            for field, start, end in regions:
+                text = view.text(field)
+                found = term.pattern.search(text, start)
+                if found and (found.start() < end or (start, end) == (0, len(text))):
+                    return term, field, found
+        return None
+
+    def _title_context(self, view: ItemView) -> dict[CompiledTerm, re.Match[str]]:
+        """The `about` terms found in the title, which gives every other sentence its subject.
+        Guards do not apply to them there: a question headline still names what the item is about."""
+        if "title" not in self.scope or not self.about:
+            return {}
+        text = view.text("title")
+        return {term: m for term in self.about if (m := term.pattern.search(text))}
+
+    def _first_anywhere(self, view: ItemView) -> _Chosen | None:
         chosen = []
-        for term in self.all:
+        for term in (*self.about, *self.all):
             occ = first_in(term, view, self.scope)
             if occ is None:
                 return None
@@ -174,32 +229,16 @@ class Matcher:
             chosen += any_hits
         return chosen
 
-    def _excluded(self, view: ItemView) -> bool:
-        return any(first_in(term, view, self.scope) for term in self.none)
-
     def scan(self, view: ItemView) -> dict[CompiledTerm, list[tuple[str, re.Match[str], Cue | None]]]:
-        """Every occurrence of the ``all`` and ``any`` terms, with the guard cue that refuses it."""
+        """Every occurrence of the `about`, `all` and `any` terms, with the guard cue that refuses it."""
         found = {term: [(f, m) for f in self.scope for m in term.occurrences(view, f)]
-                 for term in (*self.all, *self.any)}
+                 for term in (*self.about, *self.all, *self.any)}
         protected = own_spans(found)
         return {term: [(f, m, view.blocked(f, m.start(), m.end(), self.guards, protected.get(f, [])))
                        for f, m in occs] for term, occs in found.items()}
 
     def _usable(self, view: ItemView) -> dict[CompiledTerm, list[_Occ]]:
         return {term: [(f, m) for f, m, cue in occs if cue is None] for term, occs in self.scan(view).items()}
-
-    def _first_usable(self, view: ItemView) -> list[tuple[CompiledTerm, str, re.Match[str]]] | None:
-        usable = self._usable(view)
-        if self.within == "field":
-            return _pick(self.all, self.any, usable, lambda f, m: True)
-        for field in self.scope:
-            for start, end in view.units(field, self.within):
-                def inside(f: str, m: re.Match[str], field: str = field, s: int = start, e: int = end) -> bool:
-                    return f == field and s <= m.start() < e
-                chosen = _pick(self.all, self.any, usable, inside)
-                if chosen is not None:
-                    return chosen
-        return None
 
 
 def own_spans(found: Mapping[CompiledTerm, Sequence[tuple[Any, ...]]]) -> dict[str, list[tuple[int, int]]]:
@@ -224,17 +263,20 @@ def first_in(term: CompiledTerm, view: ItemView, scope: tuple[str, ...]) -> tupl
     return None
 
 
+def _first(occs: list[_Occ], keep: Callable[[str, re.Match[str]], bool]) -> _Occ | None:
+    return next(((f, m) for f, m in occs if keep(f, m)), None)
+
+
 def _pick(all_terms: tuple[CompiledTerm, ...], any_terms: tuple[CompiledTerm, ...],
-          usable: dict[CompiledTerm, list[_Occ]], keep) -> list[tuple[CompiledTerm, str, re.Match[str]]] | None:
+          usable: dict[CompiledTerm, list[_Occ]], keep: Callable[[str, re.Match[str]], bool]) -> _Chosen | None:
     chosen = []
     for term in all_terms:
-        occ = next(((f, m) for f, m in usable[term] if keep(f, m)), None)
+        occ = _first(usable[term], keep)
         if occ is None:
             return None
         chosen.append((term, *occ))
     if any_terms:
-        any_hits = [(term, *occ) for term in any_terms
-                    if (occ := next(((f, m) for f, m in usable[term] if keep(f, m)), None))]
+        any_hits = [(term, *occ) for term in any_terms if (occ := _first(usable[term], keep))]
         if not any_hits:
             return None
         chosen += any_hits

@@ -10,7 +10,9 @@ executor and a parse takes an idle one, so:
   its worker is killed and replaced: the parses running on the other workers go on;
 - a worker that dies (killed by the system, a crash in a C extension) costs only the document
   it was parsing, which is tried once more on a fresh worker before it is blamed; a worker found
-  dead while idle is replaced without blaming anyone.
+  dead while idle is replaced without blaming anyone;
+- a worker ends when watcher ends, however it ends (a SIGKILL from cron's ``timeout`` or the
+  OOM killer too), and so do the forkserver and resource tracker behind it (``lifeline``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from .errors import ParseError
+from .lifeline import tie_to_parent
 from .models import ParsedFeed
 from .parse import parse_feed
 
@@ -113,7 +116,8 @@ class ParsePool:
 def _new_worker() -> ProcessPoolExecutor:
     """One worker; its process starts with its first parse. forkserver: workers are not forked
     from a process that runs threads (database, apprise), which can leave locks held in the child."""
-    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"))
+    return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=tie_to_parent)
 
 
 def _kill(executor: ProcessPoolExecutor) -> None:

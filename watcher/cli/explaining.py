@@ -55,7 +55,7 @@ def _echo_report(report: MatchReport, indent: str, what: str) -> None:
     for term in report.terms:
         found = ", ".join(_span(h) for h in term.hits[:3]) or "-"
         mark = ("x" if term.hits else " ") if term.group != "none" else ("!" if term.hits else " ")
-        click.echo(f"{indent}[{mark}] {term.group:<4} '{term.source}': {found}")
+        click.echo(f"{indent}[{mark}] {term.group:<5} '{term.source}': {found}")
         for hit, cue in term.refused[:3]:
             click.echo(f"{indent}        refused {_span(hit)}: {cue.guard} ({cue.text!r})")
         for cue, holder in dict.fromkeys((cue, holder) for _, cue, holder in term.ignored):

@@ -13,9 +13,9 @@ so the results (matches, hits, order) are those of the plain loop by constructio
 2. **One multi-pattern scan** (Aho-Corasick, pyahocorasick) of the item's case-folded text for
    each matcher's *key* literals (those of its most selective requirement) finds the few
    matchers worth a closer look.
-3. Those are **candidates** when, within their scope, every ``all`` term's requirements are met
-   and, if every ``any`` term has requirements, those of one ``any`` term are (substring tests
-   on the folded fields). A matcher whose terms require nothing is always a candidate.
+3. Those are **candidates** when, within their scope, every ``all`` and ``about`` term's
+   requirements are met and, if every ``any`` term has requirements, those of one ``any`` term
+   are (substring tests on the folded fields). A matcher whose terms require nothing is always a candidate.
 
 Case folding follows ``re`` exactly (``literals.fold``), so nothing ``re`` would match is missed.
 Extra conditions a matcher may carry beyond ``all``/``any`` are never looked at here: they can

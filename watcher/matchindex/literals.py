@@ -156,10 +156,10 @@ Group = tuple[Clause, ...]         # at least one of these clauses holds
 
 
 def matcher_groups(matcher: Any) -> list[Group] | None:
-    """What a matcher's ``all`` and ``any`` terms require of the text in its scope: every group
-    must hold. ``None``: nothing is certain, the matcher must always be run."""
+    """What a matcher's ``all``, ``about`` and ``any`` terms require of the text in its scope:
+    every group must hold. ``None``: nothing is certain, the matcher must always be run."""
     try:
-        all_terms, any_terms = tuple(matcher.all), tuple(matcher.any)
+        all_terms, any_terms = tuple(matcher.all) + tuple(getattr(matcher, "about", ())), tuple(matcher.any)
     except (AttributeError, TypeError):
         return None
     groups: list[Group] = []

@@ -24,16 +24,16 @@ def compile_matcher(spec: MatchSpec, *, guards: frozenset[str] = frozenset(),
         return tuple(compile_term(t.source, words=t.words is not None, case_sensitive=t.case_sensitive)
                      for t in group)
     return Matcher(terms(spec.all) + extra_all, terms(spec.any), terms(spec.none), tuple(spec.scope),
-                   spec.within, spec.guard_set(guards))
+                   spec.within, spec.guard_set(guards), about=terms(spec.about), none_within=spec.none_within)
 
 
 def guard_cancels(matcher: Matcher) -> Iterator[tuple[str, int, CompiledTerm, list[Cancel]]]:
-    """Each ``all`` and ``any`` term (group, index) that can match part of a cue of the matcher's
-    guards, with those cues."""
+    """Each ``about``, ``all`` and ``any`` term (group, index) that can match part of a cue of the
+    matcher's guards, with those cues."""
     guards = tuple(g for g in GUARDS if g in matcher.guards)
     if not guards:
         return
-    for group in ("all", "any"):
+    for group in ("about", "all", "any"):
         for k, term in enumerate(getattr(matcher, group)):
             found = cancelled_by(term.pattern, guards)
             if found:

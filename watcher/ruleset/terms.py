@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, BaseModel, Field, field_validator, model_validator
+from pydantic import (BeforeValidator, ConfigDict, BaseModel, Field, ValidationInfo, field_validator,
+                      model_validator)
 
+from ..match import WIDER, compile_term
 from ..models import ITEM_FIELDS
-from ..text import redos
+from ..text import redos, regexsource
 from ..text.guards import GUARDS
 from ..text.quantity import PLACEHOLDERS
 
@@ -49,22 +51,12 @@ class Term(Strict):
 
     @field_validator("words", "regex")
     @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
+    def _compiles(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
-        if not value.strip():
-            raise ValueError("a term cannot be empty")
-        probe = value
-        for token in PLACEHOLDERS:
-            probe = probe.replace(token, "0")
-        try:
-            re.compile(probe)
-        except re.error as exc:
-            where = f" at position {exc.pos}" if exc.pos is not None else ""
-            raise ValueError(f"the pattern '{value}' is not a valid regular expression: {exc.msg}{where}") from None
-        refused = redos.check(probe)
+        refused = term_problem(value, words=info.field_name == "words")
         if refused:
-            raise ValueError(f"the pattern '{value}' could stall matching: {refused}")
+            raise ValueError(refused)
         return value
 
     @model_validator(mode="after")
@@ -76,6 +68,53 @@ class Term(Strict):
     @property
     def source(self) -> str:
         return self.words if self.words is not None else self.regex  # type: ignore[return-value]
+
+
+def term_problem(value: str, *, words: bool) -> str | None:
+    """Why ``value`` cannot be a term, in words for the rule author; ``None`` if it can.
+
+    Every step from the source to the compiled pattern runs here, when the rules are
+    validated, so anything that could go wrong later is a located problem instead (never a
+    crash of `watcher validate`, a reload or `watcher explain`). Positions are in the source
+    as written: placeholders are probed with text of their own length.
+    """
+    if not value.strip():
+        return "a term cannot be empty"
+    probe = value
+    for token in PLACEHOLDERS:
+        probe = probe.replace(token, "(?:" + "0" * (len(token) - 4) + ")")
+    ambiguous = regexsource.ambiguity(probe)
+    if ambiguous:
+        return f"the pattern '{value}' {ambiguous}"
+    misplaced = regexsource.misplaced(value, tuple(PLACEHOLDERS))
+    if misplaced:
+        return f"the pattern '{value}' cannot be used: {misplaced}"
+    try:
+        re.compile(probe)  # after ambiguity(): nothing re would only warn about, nothing too deep
+    except (re.error, OverflowError, RecursionError) as exc:
+        position = getattr(exc, "pos", None)
+        where = f" at position {position}" if position is not None else ""
+        return (f"the pattern '{value}' is not a valid regular expression: "
+                f"{getattr(exc, 'msg', None) or exc}{where}")
+    refused = redos.check(probe)
+    if refused:
+        return f"the pattern '{value}' could stall matching: {refused}"
+    try:
+        compile_term(value, words=words)
+    except Exception as exc:  # whatever the compiler refuses (re, or another engine) is the term's problem
+        return f"the pattern '{value}' cannot be compiled: {_compile_error(value, exc)}"
+    return None
+
+
+def _compile_error(value: str, exc: Exception) -> str:
+    message = getattr(exc, "msg", None) or str(exc)
+    used = [token for token in PLACEHOLDERS if token in value]
+    if used and message.startswith("redefinition of group name"):
+        names = "; ".join(f"{token} uses {', '.join(re.compile(p).groupindex)}"
+                          for token, p in PLACEHOLDERS.items() if re.compile(p).groupindex)
+        return (f"{message} once {', '.join(used)} is filled in: {names}. Use each placeholder once, not "
+                "{amount} with {number}, and give your own groups other names")
+    return f"{message} (with {', '.join(used)} filled in)" if used else message
 
 
 def _term(value: Any) -> Any:
@@ -107,16 +146,27 @@ Guards = Annotated[list[Guard] | None, BeforeValidator(_all_guards,
 
 
 class MatchSpec(Strict):
-    """Which items match: ``all`` terms, at least one of ``any``, and none of ``none``."""
+    """Which items match: ``all`` terms, at least one of ``any``, and none of ``none``; ``about``
+    names the subject, which with ``within: sentence`` may come from the title."""
 
     all: list[TermValue] = Field(default_factory=list, description="Every one of these terms must appear.")
     any: list[TermValue] = Field(default_factory=list, description="At least one of these terms must appear.")
-    none: list[TermValue] = Field(default_factory=list, description="The item does not match if any of these appears.")
+    none: list[TermValue] = Field(default_factory=list, description="The item does not match if any of these appears "
+                                                                     "where the match is (see `none_within`).")
+    about: list[TermValue] = Field(
+        default_factory=list, description="Terms naming the subject. With `within: sentence` or `clause` each may be "
+                                          "in the sentence where the other terms meet or in the item's title, which "
+                                          "gives every sentence of the summary and content its subject; with "
+                                          "`within: field` they are `all` terms.")
     scope: list[Scope] = Field(default_factory=lambda: ["title", "summary", "content"],
                                description="Which fields of the item to look in.")
     within: Literal["field", "sentence", "clause"] = Field(
         "field", description="Where the `all` and `any` terms must meet: anywhere in the scope (field), in one "
                              "sentence, or in one clause.")
+    none_within: Literal["field", "sentence", "clause"] | None = Field(
+        None, description="Where a `none` term refuses the match: in the sentence or clause where the terms meet "
+                          "(and the title when it gave the `about` subject), or anywhere in the scope (field). "
+                          "Default: as `within`; it cannot be narrower.")
     guards: Guards = Field(
         None, description="Hits in text that asks (question), denies (negation), predicts or wishes (modal) or "
                           "argues (opinion) do not count. `all` for every guard, [] for none. Default: all for "
@@ -129,6 +179,15 @@ class MatchSpec(Strict):
         if not self.scope:
             raise ValueError("`scope` cannot be empty")
         return self
+
+    @field_validator("none_within")
+    @classmethod
+    def _not_narrower(cls, value: str | None, info: ValidationInfo) -> str | None:
+        within = info.data.get("within", "field")
+        if value is not None and WIDER[value] > WIDER[within]:
+            raise ValueError(f"`none_within: {value}` is narrower than `within: {within}`; `none` terms apply at "
+                             "least where the other terms meet")
+        return value
 
     def guard_set(self, default: frozenset[str]) -> frozenset[str]:
         return default if self.guards is None else frozenset(self.guards)
