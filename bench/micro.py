@@ -106,3 +106,59 @@ def run(rule_counts: tuple[int, ...], feeds: int, *, reps: int, plain_budget: fl
             f"identical={result.identical}, {result.match_share:.0%} of items match")
         results.append(result)
     return results
+
+
+@dataclass
+class GuardResult:
+    items: int
+    checks: int              # hits a guard looked at
+    items_per_s: float
+    us_per_check: float
+    refused_share: float     # of the hits looked at, the share a guard refused
+
+
+# The start of every word is a hit: the most a guard is ever asked per item (up to
+# ``MAX_OCCURRENCES`` hits per term and field), so the figure bounds the guards' cost per item. An
+# empty hit overlaps no cue (a term covering the words would cover the cues too, which then are
+# not cues).
+_EVERY_WORD = {"all": [{"regex": r"\b(?=\w)"}], "scope": ["title", "summary"], "guards": "all"}
+
+
+def guard_cost(items: list[StoredItem], *, reps: int) -> GuardResult:
+    """Items/s of a guarded matcher whose term hits every word start (the guards' worst case)."""
+    from watcher.ruleset.load import compile_matcher
+    from watcher.ruleset.schema import MatchSpec
+    from watcher.text.view import ItemView
+
+    matcher = compile_matcher(MatchSpec.model_validate(_EVERY_WORD))
+    runs, checks, refused = [], 0, 0
+    for _ in range(reps):
+        checks = refused = 0
+        started = time.perf_counter()
+        for stored in items:
+            for occs in matcher.scan(ItemView(stored.item, stored.feed)).values():
+                checks += len(occs)
+                refused += sum(1 for *_, cue in occs if cue is not None)
+        runs.append(time.perf_counter() - started)
+    best = statistics.median(runs)
+    return GuardResult(len(items), checks, len(items) / best, best / max(checks, 1) * 1e6, refused / max(checks, 1))
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.micro", description=__doc__)
+    parser.add_argument("--feeds", type=int, default=100, help="farm feeds to take items from (50 items each)")
+    parser.add_argument("--rules", default="20,200,2000", help="comma-separated item-rule counts")
+    parser.add_argument("--reps", type=int, default=3, help="timed runs (the median is reported)")
+    parser.add_argument("--plain-budget", type=float, default=5.0, help="seconds for the plain loop's sample")
+    args = parser.parse_args()
+    items = farm_items(args.feeds)
+    guards = guard_cost(items, reps=args.reps)
+    print(f"guards: {guards.items:,} items, {guards.checks:,} hits checked: {guards.items_per_s:,.0f} items/s, "
+          f"{guards.us_per_check:.1f} us per hit, {guards.refused_share:.1%} of hits refused")
+    run(tuple(int(x) for x in args.rules.split(",")), args.feeds, reps=args.reps, plain_budget=args.plain_budget)
+
+
+if __name__ == "__main__":
+    main()

@@ -197,7 +197,7 @@ channels:
 NEWS = {
     1: {"wire": "Senate passes Ukraine aid after a long delay",
         "agency": "In a late vote the Senate passes aid for Ukraine"},
-    3: {"wire": "Congress weighs $61 billion in aid for Ukraine"},
+    3: {"wire": "The bill before Congress carries $61 billion in aid for Ukraine"},
     5: {"wire": "House passes Ukraine aid, sending it to the president",
         "agency": "After months of delay the House passes aid for Ukraine"},
     7: {"wire": "Final bill carries $95 billion in aid for Ukraine",      # disputes $61bn until both are in

@@ -103,7 +103,8 @@ SENATE_PASSED = {"all": ["senate", "ukraine|aid"], "any": ["pass(es|ed)", "appro
     ("Senate passes Ukraine aid, House has not acted", True),          # the negation is in another clause
     ("Will the Senate pass Ukraine aid?", False),                      # question
     ("Senate passes Ukraine aid?", False),                             # question mark
-    ("Why the Senate passed the Ukraine aid", False),                  # interrogative opening
+    ("Why did the Senate pass the Ukraine aid", False),                # interrogative opening that asks
+    ("Why the Senate passed the Ukraine aid", True),                   # ... one that explains
     ("The Senate has not passed the Ukraine aid", False),              # negation
     ("Senate hasn't passed Ukraine aid", False),                       # contraction
     ("Senate fails to pass Ukraine aid", False),                       # failure

@@ -138,8 +138,82 @@ EXPECTED = [
 ]
 
 
+# Warnings: the rules load anyway; `watcher validate` prints them and fails on them with --strict.
+WARNINGS = [
+    ("guard-cancelled.yaml", "8:36: warning: fact \"rate\": signals[0].match.any[0]: the term 'sets?' can match "
+                             "'set' of the modal cue 'set to' (and of 1 other cue: 'set for'): a cue inside the "
+                             "signal's own term is ignored, so text such as \"set to ...\" would count here as if "
+                             "the guard were off; write 'sets?(?! (to|for))' to leave the cue alone, or write the "
+                             "whole cue into the term if you mean it"),
+]
+
+
 def test_every_fixture_has_an_expected_message():
-    assert sorted(p.name for p in FIXTURES.glob("*.yaml")) == sorted(name for name, _ in EXPECTED)
+    assert sorted(p.name for p in FIXTURES.glob("*.yaml")) == sorted(name for name, _ in EXPECTED + WARNINGS)
+
+
+@pytest.mark.parametrize("name,message", WARNINGS, ids=[name for name, _ in WARNINGS])
+def test_each_warning_has_its_exact_message_and_the_rules_still_load(tmp_path, name, message):
+    shutil.copy(FIXTURES / name, tmp_path / name)
+    ruleset = load_rules(tmp_path, check_url=check_url, environ={})
+    assert [str(p) for p in ruleset.warnings] == [f"{tmp_path / name}:{message}"]
+
+
+def test_the_suggested_term_leaves_the_cue_alone(tmp_path):
+    text = (FIXTURES / "guard-cancelled.yaml").read_text().replace('"sets?"', '"sets?(?! (to|for))"')
+    (tmp_path / "rates.yaml").write_text(text)
+    ruleset = load_rules(tmp_path, environ={})
+    assert ruleset.warnings == ()
+    signal = ruleset.facts["rate"].signals[0]
+    assert signal.matcher.match(Item(key="k", title="Bank set to raise rates to 5.5%", link=None, summary="")) is None
+    assert signal.matcher.match(Item(key="k", title="Bank sets rates at 5.5%", link=None, summary="")) is not None
+
+
+def test_an_alert_rule_with_guards_is_checked_too(rules_dir):
+    write_rules(rules_dir, """\
+        alerts:
+          - name: rates
+            on: {items: {all: ["bank"], any: ["expected"], guards: [modal]}}
+    """)
+    (warning,) = load_rules(rules_dir, environ={}).warnings
+    assert str(warning).startswith(f"{rules_dir / 'rules.yaml'}:3:39: warning: alert \"rates\": on.items.any[0]: "
+                                   "the term 'expected' can match 'expected' of the modal cue 'expected to': a cue "
+                                   "inside the rule's own term is ignored")
+
+
+def test_validate_prints_warnings_and_fails_on_them_only_when_strict(tmp_path):
+    shutil.copy(FIXTURES / "guard-cancelled.yaml", tmp_path / "rates.yaml")
+    result = run_cli("--rules", str(tmp_path), "validate")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok: ") and result.stdout.rstrip().endswith("(1 warning)")
+    assert "rates.yaml:8:36: warning: fact \"rate\": signals[0].match.any[0]: the term 'sets?'" in result.stderr
+    strict = run_cli("--rules", str(tmp_path), "validate", "--strict")
+    assert strict.returncode == 1
+    assert strict.stderr.rstrip().endswith("1 warning in the rule files (--strict)")
+
+
+def test_the_daemon_runs_rules_with_a_warning_and_logs_it_at_each_load(tmp_path, rules_dir):
+    shutil.copy(FIXTURES / "guard-cancelled.yaml", rules_dir / "rates.yaml")
+
+    async def scenario() -> None:
+        async with Running(settings(tmp_path, rules_dir)) as daemon:
+            assert "rate" in daemon.watcher.ruleset.facts
+            assert await daemon.watcher.reload()
+
+    with LogLines() as logs:
+        asyncio.run(scenario())
+    warned = logs.having("rule warning")
+    assert len(warned) == 2, logs.text()
+    assert all("rates.yaml:8:36: warning: fact" in line and "'sets?'" in line for line in warned)
+
+
+def test_warnings_are_listed_with_the_problems_that_stop_a_load(tmp_path):
+    for name in ("guard-cancelled.yaml", "unknown-key.yaml"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    with pytest.raises(RuleError) as caught:
+        load_rules(tmp_path, check_url=check_url, environ={})
+    assert len(caught.value.problems) == 1 and len(caught.value.warnings) == 1
+    assert str(caught.value).startswith("1 problem in the rule files (and 1 warning)\n")
 
 
 @pytest.mark.parametrize("name,message", EXPECTED, ids=[name for name, _ in EXPECTED])

@@ -82,7 +82,28 @@ def test_explain_text_output_and_a_title_filter(tmp_path):
                      "--title", "has not", str(FEED_FILE))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("'The House has not passed the Ukraine aid package' [aid-vote]")
-    assert "refused by the negation guard ('not')" in result.stdout
+    assert "refused by the negation guard ('has not')" in result.stdout
+
+
+def test_explain_shows_a_cue_that_the_signals_own_term_switched_off(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "rates.yaml").write_text((ROOT / "tests" / "data" / "rules-errors" / "guard-cancelled.yaml").read_text())
+    feed = tmp_path / "bank.xml"
+    feed.write_text(rss([{"title": "Bank set to raise rates to 5.5%", "link": "https://b.example/1", "guid": "1"}]))
+    text = run_cli("--rules", str(rules), "--db", str(tmp_path / "none.db"), "explain", str(feed))
+    assert text.returncode == 0, text.stderr
+    assert "+ rate = raise (signal 1)" in text.stdout      # the prediction counts: what the warning is about
+    assert text.stdout.endswith("        “Bank set to raise rates to 5.5%” (title)\n"
+                                "        modal cue 'set to' ignored: inside the signal's own term 'sets?'\n")
+    verbose = run_cli("--rules", str(rules), "--db", str(tmp_path / "none.db"), "explain", "--verbose", str(feed))
+    assert "        [x] any   'sets?': title[5:8] 'set'\n" \
+           "                modal cue 'set to' ignored: inside the signal's own term 'sets?'\n" in verbose.stdout
+    as_json = run_cli("--rules", str(rules), "--db", str(tmp_path / "none.db"), "explain", "--json", str(feed))
+    (item,) = json.loads(as_json.stdout)
+    sets = next(t for t in item["signals"][0]["terms"] if t["term"] == "sets?")
+    assert sets["ignored"] == [{"field": "title", "start": 5, "end": 8, "text": "set", "guard": "modal",
+                                "cue": "set to", "inside": "sets?"}]
 
 
 def test_explain_is_short_by_default_and_names_every_term_with_verbose(tmp_path):

@@ -140,6 +140,8 @@ class Watcher:
                                             now, ruleset.digest):
             event(log, logging.INFO, "fact set from the rule file", fact=change.fact, old=change.old or None,
                   new=change.new, note=change.note)
+        for warning in ruleset.warnings:  # loaded anyway; `watcher validate` explains the same
+            event(log, logging.WARNING, "rule warning", problem=str(warning))
         self.ruleset, self._channels = ruleset, channels
 
     async def reload(self) -> bool:

@@ -23,27 +23,38 @@ class WatcherError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One problem in a rule file, with its location (1-based line and column)."""
+    """One problem in a rule file, with its location (1-based line and column).
+
+    A ``warning`` does not stop the rules from loading: the rule does something its author
+    probably did not mean (`watcher validate` prints it, and fails on it with ``--strict``)."""
 
     file: str
     line: int
     col: int
     message: str
     where: str = ""  # the rule, fact, feed or channel the problem belongs to
+    warning: bool = False
 
     def __str__(self) -> str:
-        prefix = f"{self.file}:{self.line}:{self.col}: "
+        prefix = f"{self.file}:{self.line}:{self.col}: " + ("warning: " if self.warning else "")
         return prefix + (f"{self.where}: {self.message}" if self.where else self.message)
 
 
-class RuleError(WatcherError):
-    """The rule files have problems; nothing of them was applied."""
+def in_order(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
+
+class RuleError(WatcherError):
+    """The rule files have problems; nothing of them was applied. ``warnings`` were found too."""
+
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None):
+        self.problems = in_order(problems)
+        self.warnings = in_order(warnings or [])
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''} in the rule files"
-        super().__init__(head + "\n" + "\n".join(str(p) for p in self.problems))
+        if self.warnings:
+            head += f" (and {len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''})"
+        super().__init__(head + "\n" + "\n".join(str(p) for p in self.problems + self.warnings))
 
 
 class FetchError(WatcherError):

@@ -2,10 +2,11 @@
 
 For one item, every alert rule on items and every fact signal is run with its reasons kept:
 each term with the spans where it was found, the occurrences a guard refused (and the cue that
-refused them), the verdict in words, and for signals the value read and what it would mean for
-the fact now (old news, a change, a confirmation, a report from an ignored feed) and, with the
-ledger's reports, where that value stands: it moves the fact, or what it waits for (more
-sources, the end of a contradiction, named with its sides, an operator) and until when.
+refused them), the cues a term's own words switched off, the verdict in words, and for signals
+the value read and what it would mean for the fact now (old news, a change, a confirmation, a
+report from an ignored feed) and, with the ledger's reports, where that value stands: it moves
+the fact, or what it waits for (more sources, the end of a contradiction, named with its sides,
+an operator) and until when.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from .balance import expires, outlooks, role, window
 from .facts import extracted_value
-from .match import Found, Matcher, hit_of
+from .match import CompiledTerm, Found, Matcher, hit_of, own_spans
 from .models import FactState, Hit, Observation, StoredItem
 from .text.guards import Cue
 from .ruleset.compiled import Fact, Ruleset, Signal
@@ -33,6 +34,7 @@ class TermReport:
     source: str
     hits: tuple[Hit, ...]                        # occurrences that count
     refused: tuple[tuple[Hit, Cue], ...] = ()    # occurrences a guard refused, with its cue
+    ignored: tuple[tuple[Hit, Cue, str], ...] = ()  # cues that reached a hit but lie in a term (its source)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
     """Every term of ``matcher`` with where it was found, which occurrences a guard refused and
     why, and the verdict in words."""
     scanned = matcher.scan(view)
+    own = own_spans(scanned)
     lends = matcher.within != "field" and "title" in matcher.scope  # the title lends `about` terms, unguarded
     terms = []
     for group in ("about", "all", "any"):
@@ -64,9 +67,12 @@ def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
             def counts(field: str, cue: Cue | None, lent: bool = group == "about" and lends) -> bool:
                 return cue is None or (lent and field == "title")
             occs = scanned[term]
+            ignored = tuple((hit_of(term, f, m), cue, _holder(scanned, f, cue))
+                            for f, m, _ in occs
+                            for cue in view.cancelled(f, m.start(), m.end(), matcher.guards, own.get(f, [])))
             terms.append(TermReport(group, term.source,
                                     tuple(hit_of(term, f, m) for f, m, c in occs if counts(f, c)),
-                                    tuple((hit_of(term, f, m), c) for f, m, c in occs if not counts(f, c))))
+                                    tuple((hit_of(term, f, m), c) for f, m, c in occs if not counts(f, c)), ignored))
     refused = matcher.refused_by(view)
     for term in matcher.none:
         occ = (refused[1], refused[2]) if refused and refused[0] is term else None
@@ -74,6 +80,12 @@ def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
     found = matcher.find(view)
     return MatchReport(found is not None, _reason(matcher, found, terms), tuple(terms), found.hits if found else (),
                        found.context if found else "", _reason(matcher, found, terms, shortened))
+
+
+def _holder(scanned: dict[CompiledTerm, list[tuple[str, Any, Cue | None]]], field: str, cue: Cue) -> str:
+    """The term whose occurrence holds ``cue`` (the first, if several do)."""
+    return next(term.source for term, occs in scanned.items()
+                if any(f == field and m.start() < cue.end and cue.start < m.end() for f, m, _ in occs))
 
 
 def _reason(matcher: Matcher, found: Found | None, terms: list[TermReport], name: Any = str) -> str:

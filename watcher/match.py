@@ -5,8 +5,8 @@ A ``Matcher`` is compiled once per rule load from a ``match:`` block. Evaluation
 1. Each field in ``scope`` is looked at separately (a term never spans two fields).
 2. ``all``: every term must hit somewhere in the scope.
 3. ``any``: at least one term must hit (if the list is not empty).
-4. ``guards``: a hit counts only where no guard fires (a question, a negation, a modal or
-   prediction, opinion: see ``text/guards.py``).
+4. ``guards``: a hit counts only where no cue of the guards reaches it (a question, a negation,
+   a modal or prediction, opinion: see ``text/guards.py``).
 5. ``within``: with ``sentence`` or ``clause`` the ``all`` and ``any`` hits must be found in one
    sentence (or clause) of one field; with ``field`` (the default) anywhere in the scope.
 6. ``about``: the subject. With ``within: field`` these are ``all`` terms; with ``sentence`` or
@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .models import Hit, Item, Match, StoredItem
 from .text.guards import Cue
@@ -259,15 +259,22 @@ class Matcher:
         """Every occurrence of the `about`, `all` and `any` terms, with the guard cue that refuses it."""
         found = {term: [(f, m) for f in self.scope for m in term.occurrences(view, f)]
                  for term in (*self.about, *self.all, *self.any)}
-        protected: dict[str, list[tuple[int, int]]] = {}
-        for occs in found.values():
-            for field, m in occs:
-                protected.setdefault(field, []).append(m.span())
+        protected = own_spans(found)
         return {term: [(f, m, view.blocked(f, m.start(), m.end(), self.guards, protected.get(f, [])))
                        for f, m in occs] for term, occs in found.items()}
 
     def _usable(self, view: ItemView) -> dict[CompiledTerm, list[_Occ]]:
         return {term: [(f, m) for f, m, cue in occs if cue is None] for term, occs in self.scan(view).items()}
+
+
+def own_spans(found: Mapping[CompiledTerm, Sequence[tuple[Any, ...]]]) -> dict[str, list[tuple[int, int]]]:
+    """Where a matcher's own terms are found (``(field, match, ...)`` per term), by field: a guard
+    cue inside one of them is part of what the rule asks for, not a cue."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for occs in found.values():
+        for field, m, *_ in occs:
+            spans.setdefault(field, []).append(m.span())
+    return spans
 
 
 def hit_of(term: CompiledTerm, field: str, m: re.Match[str]) -> Hit:

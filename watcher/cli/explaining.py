@@ -51,20 +51,30 @@ def _span(hit: Hit) -> str:
     return f"{hit.field}[{hit.start}:{hit.end}] {hit.text!r}"
 
 
-def _echo_report(report: MatchReport, indent: str) -> None:
+def _echo_report(report: MatchReport, indent: str, what: str) -> None:
     for term in report.terms:
         found = ", ".join(_span(h) for h in term.hits[:3]) or "-"
         mark = ("x" if term.hits else " ") if term.group != "none" else ("!" if term.hits else " ")
         click.echo(f"{indent}[{mark}] {term.group:<5} '{term.source}': {found}")
         for hit, cue in term.refused[:3]:
             click.echo(f"{indent}        refused {_span(hit)}: {cue.guard} ({cue.text!r})")
+        _echo_ignored(term.ignored, indent + "        ", what)
 
 
-def _echo_quote(report: MatchReport, indent: str) -> None:
-    """What fired, in short: the sentence it was found in, and the fields of its hits."""
+def _echo_ignored(ignored: Any, indent: str, what: str) -> None:
+    """The guard cues a matcher's own term switched off: shown short or verbose, since a term
+    that cancels a cue by accident lets predictions and denials count."""
+    for cue, holder in dict.fromkeys((cue, holder) for _, cue, holder in ignored):
+        click.echo(f"{indent}{cue.guard} cue {cue.text!r} ignored: inside the {what}'s own term '{holder}'")
+
+
+def _echo_quote(report: MatchReport, indent: str, what: str) -> None:
+    """What fired, in short: the sentence it was found in, the fields of its hits, and any cue
+    its own terms cancelled."""
     fields = ", ".join(dict.fromkeys(h.field for h in report.hits))
     quote = " ".join(report.quote.split())
     click.echo(f"{indent}“{quote[:197] + '…' if len(quote) > 200 else quote}” ({fields})")
+    _echo_ignored([i for term in report.terms for i in term.ignored], indent, what)
 
 
 def echo_explanation(e: ItemExplanation, recorded: list[Any], *, verbose: bool) -> None:
@@ -82,17 +92,17 @@ def echo_explanation(e: ItemExplanation, recorded: list[Any], *, verbose: bool) 
         click.echo(f"    {'+' if r.report.matched else '-'} {r.rule}: "
                    f"{r.report.reason if verbose else r.report.brief}")
         if verbose:
-            _echo_report(r.report, "        ")
+            _echo_report(r.report, "        ", "rule")
         elif r.report.matched:
-            _echo_quote(r.report, "        ")
+            _echo_quote(r.report, "        ", "rule")
     click.echo(f"  fact signals: {sum(s.fired for s in e.signals)} of {len(e.signals)} fire")
     for s in e.signals:
         label = f"{s.fact} = {s.value or s.target} (signal {s.signal + 1})"
         click.echo(f"    {'+' if s.fired else '-'} {label}: {s.outcome if verbose else s.brief}")
         if verbose:
-            _echo_report(s.report, "        ")
+            _echo_report(s.report, "        ", "signal")
         elif s.fired:
-            _echo_quote(s.report, "        ")
+            _echo_quote(s.report, "        ", "signal")
     for o in recorded:
         change = f", change #{o.change_id}" if o.change_id else ""
         click.echo(f"  ledger: {o.fact} = {o.value}: {o.state}{change} (rules {o.rules_hash})")
@@ -103,7 +113,9 @@ def _report_json(report: MatchReport) -> dict[str, Any]:
             "terms": [{"group": t.group, "term": t.source,
                        "hits": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text} for h in t.hits],
                        "refused": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text,
-                                    "guard": c.guard, "cue": c.text} for h, c in t.refused]}
+                                    "guard": c.guard, "cue": c.text} for h, c in t.refused],
+                       "ignored": [{"field": h.field, "start": h.start, "end": h.end, "text": h.text,
+                                    "guard": c.guard, "cue": c.text, "inside": holder} for h, c, holder in t.ignored]}
                       for t in report.terms]}
 
 

@@ -19,16 +19,20 @@ from .explaining import echo_explanation, explanation_json, read_feed_items
 
 
 @cli.command()
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on problems.")
 @click.pass_obj
-def validate(obj: Context) -> None:
+def validate(obj: Context, strict: bool) -> None:
     """Check the rule files and report every problem with file:line:column; exit 1 if any.
 
     Uses the daemon's own loader, including the check that every channel's apprise URL is
-    usable and its environment variables are set.
+    usable and its environment variables are set. Warnings (`file:line:column: warning: ...`)
+    point at rules that load but probably do not do what they say, such as a term that switches
+    a guard's cue off; they fail the check only with --strict.
 
     \b
     Example:
         watcher --rules rules validate
+        watcher --rules rules validate --strict      # in CI: warnings fail too
     """
     try:
         ruleset, _ = Watcher(obj.settings()).load_rules()
@@ -37,7 +41,14 @@ def validate(obj: Context) -> None:
         sys.exit(1)
     except WatcherError as exc:
         raise _fail(exc) from None
-    click.echo(f"ok: {', '.join(ruleset.files)}: {ruleset.summary()}")
+    for warning in ruleset.warnings:
+        click.echo(str(warning), err=True)
+    count = len(ruleset.warnings)
+    warned = f"{count} warning{'s' if count != 1 else ''}"
+    if strict and count:
+        click.echo(f"{warned} in the rule files (--strict)", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {', '.join(ruleset.files)}: {ruleset.summary()}" + (f" ({warned})" if count else ""))
 
 
 @cli.command()
@@ -84,11 +95,12 @@ def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | No
     for what fires, the value a signal reads, what it would mean for the fact (old news, a
     confirmation, or a change, and then, with the reports in the ledger's window, whether it
     moves the fact or what it waits for: more independent sources, the end of a contradiction,
-    named with its sides, or an operator, and until when) and the sentence it was found in; for
-    what does not, the missing term or the guard that refused it (a question, a negation, a
-    prediction, opinion) and its cue, long patterns cut. A report published longer ago than the
-    window is too old to count; a feed in corroborate.ignore never counts. --verbose adds every
-    term with the spans it found and refused, patterns in full.
+    named with its sides, or an operator, and until when), the sentence it was found in and the
+    guard cues a matcher's own term cancelled; for what does not, the missing term or the guard
+    that refused it (a question, a negation, a prediction, opinion) and its cue, long patterns
+    cut. A report published longer ago than the window is too old to count; a feed in
+    corroborate.ignore never counts. --verbose adds every term with the spans it found and
+    refused, patterns in full.
 
     ITEM is a stored item's id (see `watcher alerts`, `watcher facts history`), a feed file, or
     a feed URL. For a stored item the ledger's use of it is shown too.

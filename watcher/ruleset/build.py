@@ -19,7 +19,7 @@ from ..matchindex import MatchIndex
 from . import compiled as c
 from .delivery import alert_noise, channel_options
 from .factrules import compile_fact, settings_feed_lists
-from .matchers import compile_matcher
+from .matchers import cancel_message, compile_matcher, guard_cancels
 from .problems import suggest
 from .schema import NAME_PATTERN, AlertSpec, RuleFile, SettingsSpec
 from .secrets import ConfigCheck, UrlCheck, channel, config_channel, feed_secrets
@@ -167,9 +167,10 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
     return ruleset, problems
 
 
-def _problem(ctx: _Context, src: Source, loc: tuple[Any, ...], message: str, owner: str) -> None:
+def _problem(ctx: _Context, src: Source, loc: tuple[Any, ...], message: str, owner: str,
+             warning: bool = False) -> None:
     line, col = locate(src.data, loc)
-    ctx.problems.append(Problem(src.display, line, col, message, owner))
+    ctx.problems.append(Problem(src.display, line, col, message, owner, warning))
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,11 @@ def _alert(src: Source, row: int, spec: AlertSpec, ctx: _Context,
                        **alert_noise(spec))
     items = ctx.lists.expand(on.items, lambda loc, message: _problem(ctx, src, ("alerts", row, "on", "items", *loc),
                                                                        message, owner), "on.items.")
-    return rule, ItemRule(spec.name, compile_matcher(items), found.feeds, updates=on.updates)
+    matcher = compile_matcher(items)
+    for group, k, term, cancels in guard_cancels(matcher):
+        _problem(ctx, src, ("alerts", row, "on", "items", group, k),
+                 f"on.items.{group}[{k}]: {cancel_message(term, cancels, 'rule')}", owner, warning=True)
+    return rule, ItemRule(spec.name, matcher, found.feeds, updates=on.updates)
 
 
 def _watched_facts(src: Source, row: int, one: str | None, several: list[str] | str | None, ctx: _Context,

@@ -12,6 +12,7 @@ from datetime import time
 from typing import Any
 from collections.abc import Iterable, Mapping
 
+from ..errors import Problem
 from ..match import CompiledTerm, ItemRule, Matcher
 from ..polling import Cadence
 from ..text import quantity
@@ -214,6 +215,7 @@ class Ruleset:
     files: tuple[str, ...] = field(default=())
     # matchindex.MatchIndex over item_rules and the facts' signals (None: run every matcher)
     index: Any = field(default=None, compare=False, repr=False)
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)  # loaded anyway; `watcher validate` shows them
 
     def fact_rules(self, fact: str, event: str = "change") -> list[AlertRule]:
         return [rule for rule in self.alerts.values()

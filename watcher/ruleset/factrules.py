@@ -19,7 +19,7 @@ from ..text.guards import GUARDS
 from ..text import quantity, rates
 from ..text.quantity import NUMBER_PLACEHOLDERS, PLACEHOLDERS
 from . import compiled as c
-from .matchers import compile_matcher
+from .matchers import cancel_message, compile_matcher, guard_cancels
 from .schema import Corroboration, FactSpec, Signal
 from .termlists import TermLists
 from .yamlsrc import locate
@@ -44,9 +44,9 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
     inherited = inherited or {}
     problems: list[Problem] = []
 
-    def problem(loc: tuple[Any, ...], message: str) -> None:
+    def problem(loc: tuple[Any, ...], message: str, warning: bool = False) -> None:
         line, col = locate(data, ("facts", name, *loc))
-        problems.append(Problem(display, line, col, message, owner))
+        problems.append(Problem(display, line, col, message, owner, warning))
 
     kind = spec.fact_kind
     values = tuple(spec.values) if spec.values else None
@@ -76,7 +76,8 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
         if sig.match is not None and term_lists is not None:
             sig = sig.model_copy(update={"match": term_lists.expand(
                 sig.match, lambda loc, msg, i=i: problem(("signals", i, "match", *loc), msg), f"signals[{i}].match.")})
-        signal = _signal(i, sig, probe, ranges, lambda loc, msg, i=i: problem(("signals", i, *loc), msg))
+        signal = _signal(i, sig, probe, ranges,
+                         lambda loc, msg, warning=False, i=i: problem(("signals", i, *loc), msg, warning))
         if signal is not None and sig.feeds is not None:
             chosen = _feeds(sig.feeds, feeds, tags, problem, ("signals", i, "feeds"))
             signal = replace(signal, feeds=frozenset(chosen))
@@ -191,6 +192,11 @@ def _signal(index: int, spec: Signal, fact: c.Fact, ranges: list[int], problem: 
         matcher = compile_matcher(spec.match, guards=SIGNAL_GUARDS, extra_all=extra)
     else:
         matcher = Matcher(extra, (), (), _DEFAULT_SCOPE, "field", SIGNAL_GUARDS)
+    written = len(spec.match.all) if spec.match is not None else 0
+    for group, k, term, cancels in guard_cancels(matcher):
+        loc = ("extract",) if group == "all" and k >= written else ("match", group, k)
+        key = f"signals[{index}]." + ("extract" if loc == ("extract",) else f"match.{group}[{k}]")
+        problem(loc, f"{key}: {cancel_message(term, cancels, 'signal')}", True)
     return c.Signal(index, value, matcher, extract, spec.backwards, take=_take(spec))
 
 

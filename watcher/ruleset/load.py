@@ -2,17 +2,18 @@
 
 Every problem of every file is collected in one pass and raised together as a ``RuleError``;
 nothing is half-applied. The caller (the daemon) keeps its last good ``Ruleset`` when this
-raises on reload.
+raises on reload. Warnings do not stop the load: they come with the ``Ruleset``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
 from collections.abc import Collection, Mapping
 
-from ..errors import Problem, RuleError
+from ..errors import Problem, RuleError, in_order
 from . import compiled as c
 from .build import Source, build_ruleset, merge
 from .matchers import compile_matcher
@@ -93,9 +94,11 @@ def load_rules(folder: str | Path, *, environ: Mapping[str, str] | None = None,
                                    tuple(_display(p) for p in paths), channels=channels,
                                    check_config=check_config)
     problems += found
-    if problems:
-        raise RuleError(problems)
-    return ruleset
+    errors = [p for p in problems if not p.warning]
+    warnings = [p for p in problems if p.warning]
+    if errors:
+        raise RuleError(errors, warnings)
+    return dataclasses.replace(ruleset, warnings=tuple(in_order(warnings)))
 
 
 def _display(path: Path) -> str:

@@ -1,14 +1,14 @@
 """``ItemView``: one item's text as the matchers read it, split and scanned once. Pure.
 
 Every matcher of every rule and signal looks at the same item; the view computes each field's
-text, sentences, clauses and guard cues the first time one of them needs it, and hands the
+text, sentences, clauses and guard cues (with the text each reaches) the first time one of them
+needs it, and hands the
 same answers to the rest. Only the first ``MAX_FIELD_CHARS`` characters of a field are read:
 matching cost stays bounded whatever a feed sends.
 """
 
 from __future__ import annotations
 
-import bisect
 
 from ..models import Item
 from . import guards as g
@@ -25,7 +25,7 @@ class ItemView:
         self._text: dict[str, str] = {}
         self._sentences: dict[str, tuple[list[Span], list[int]]] = {}
         self._clauses: dict[str, tuple[list[Span], list[int]]] = {}
-        self._cues: dict[str, tuple[list[g.Cue], list[int]]] = {}
+        self._cues: dict[tuple[str, Span], list[g.Reach]] = {}   # (field, sentence) -> its cues
         self._opinion: str | None | bool = False
 
     def text(self, field: str) -> str:
@@ -75,12 +75,17 @@ class ItemView:
             self._opinion = g.opinion_label(self.item.title, self.item.categories)
         return self._opinion  # type: ignore[return-value]
 
-    def _clause_cues(self, field: str) -> tuple[list[g.Cue], list[int]]:
-        found = self._cues.get(field)
-        if found is None:
-            cues = g.clause_cues(self.text(field))
-            found = self._cues[field] = (cues, [c.start for c in cues])
-        return found
+    def _reaching(self, field: str, start: int, end: int, guards: frozenset[str],
+                  protected: list[Span]) -> list[g.Cue]:
+        """The cues of ``guards`` whose scope reaches the text at ``start:end``: a question first.
+        A sentence's cues are read the first time a hit in it asks."""
+        sentence = self.sentence_of(field, start)
+        reaches = self._cues.get((field, sentence))
+        if reaches is None:
+            reaches = self._cues[(field, sentence)] = g.sentence_cues(self.text(field), *sentence,
+                                                                      headline=field == "title")
+        found = [r.cue for r in reaches if r.cue.guard in guards and r.reaches(start, end, protected)]
+        return sorted(found, key=lambda c: c.guard != "question")
 
     def blocked(self, field: str, start: int, end: int, guards: frozenset[str],
                 protected: list[Span]) -> g.Cue | None:
@@ -93,19 +98,14 @@ class ItemView:
             return None
         if "opinion" in guards and self.opinion():
             return g.Cue("opinion", 0, 0, str(self.opinion()))
-        if "question" in guards:
-            sentence = self.sentence_of(field, start)
-            cue = g.question_cue(self.text(field), *sentence)
-            if cue is not None and not _overlaps(cue, protected):
-                return cue
-        clause_start, clause_end = self.clause_of(field, start)
-        cues, starts = self._clause_cues(field)
-        for cue in cues[bisect.bisect_left(starts, clause_start):]:
-            if cue.start >= max(clause_end, end):
-                break
-            if cue.guard in guards and not _overlaps(cue, protected):
-                return cue
-        return None
+        reaching = self._reaching(field, start, end, guards, protected)
+        return next((cue for cue in reaching if not _overlaps(cue, protected)), None)
+
+    def cancelled(self, field: str, start: int, end: int, guards: frozenset[str],
+                  protected: list[Span]) -> list[g.Cue]:
+        """The cues that reach the text at ``start:end`` but are ignored: inside a ``protected`` span."""
+        return [cue for cue in self._reaching(field, start, end, guards, protected) if _overlaps(cue, protected)] \
+            if guards else []
 
     def context(self, field: str, start: int, limit: int = 300) -> str:
         """The sentence around a position, for quotes: what a reader needs to judge the claim."""
