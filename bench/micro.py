@@ -106,3 +106,20 @@ def run(rule_counts: tuple[int, ...], feeds: int, *, reps: int, plain_budget: fl
             f"identical={result.identical}, {result.match_share:.0%} of items match")
         results.append(result)
     return results
+
+
+def main() -> None:
+    """``python -m bench.micro [--feeds N] [--reps N] [--rules 20,200,2000]``: the rule engine alone."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.micro", description=__doc__)
+    parser.add_argument("--feeds", type=int, default=1000, help="farm feeds whose items are matched (50 each)")
+    parser.add_argument("--reps", type=int, default=3, help="timed runs of the indexed loop (the median is shown)")
+    parser.add_argument("--rules", default="20,200,2000", help="comma-separated rule counts")
+    parser.add_argument("--plain-budget", type=float, default=20.0, help="seconds for the plain loop's sample")
+    args = parser.parse_args()
+    run(tuple(int(n) for n in args.rules.split(",")), args.feeds, reps=args.reps, plain_budget=args.plain_budget)
+
+
+if __name__ == "__main__":
+    main()
