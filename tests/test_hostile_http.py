@@ -5,6 +5,9 @@ connections and never finish a request cannot hold threads or slots for ever."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,7 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from watcher.models import Item
 from watcher.store import feeds, items, open_database, status
-from watcher.web import Check, Hooks, StatusServer
+from watcher.web import Check, ClientLimits, Hooks, StatusServer
 
 NOW = datetime(2024, 4, 24, 12, 0, tzinfo=UTC)
 TITLES = ["Senate passes Ukraine aid", "Drones over the harbour", 'He said "no" (twice) -- AND left: NEAR*',
@@ -80,3 +83,111 @@ def test_any_text_a_person_types_is_a_valid_search(endpoint, typed):
         assert isinstance(status.search_items(db, typed), list)    # the same query, straight on the file
     finally:
         db.conn.close()
+
+
+# -- clients that never finish ---------------------------------------------------------------------
+
+QUICK = ClientLimits(idle=1.0, request=2.0, connections=16)
+
+
+@pytest.fixture
+def strict(tmp_path) -> Iterator[StatusServer]:
+    _state(tmp_path / "w.db")
+    hooks = Hooks(db_path=tmp_path / "w.db", alive=lambda: Check("loop", True), ready=lambda: [Check("rules", True)],
+                  ruleset=lambda: None, metrics=lambda: (b"", "text/plain"), clock=lambda: NOW, version="t")
+    server = StatusServer(("127.0.0.1", 0), hooks, QUICK)
+    server.start()
+    yield server
+    server.close()
+
+
+def _open(server: StatusServer, first: bytes) -> socket.socket:
+    sock = socket.create_connection(server.address, timeout=10)
+    if first:
+        sock.sendall(first)
+    return sock
+
+
+def _closed_by_server(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
+    """Read until the server closes the connection (True) or ``seconds`` pass (False)."""
+    deadline = time.monotonic() + seconds
+    got = b""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            return False, got
+        except ConnectionResetError:
+            return True, got
+        if not chunk:
+            return True, got
+        got += chunk
+    return False, got
+
+
+def _threads() -> int:
+    return threading.active_count()
+
+
+def test_two_hundred_half_finished_requests_are_capped_and_closed(strict):
+    before = _threads()
+    socks = [_open(strict, b"GET /api/status HTTP/1.1\r\nHost: x\r\n") for _ in range(200)]   # no blank line
+    try:
+        time.sleep(0.3)
+        assert _threads() - before <= QUICK.connections + 2       # one thread per served connection, no more
+        busy = [s for s in socks[QUICK.connections:] if _closed_by_server(s, 3.0)[1].startswith(b"HTTP/1.1 503")]
+        assert len(busy) >= 200 - QUICK.connections - 8           # the rest were told at once, not queued
+        # the served ones are cut off at the request deadline (+ the reaper's beat), not kept for ever
+        assert all(_closed_by_server(s, QUICK.request + 3.0)[0] for s in socks[:QUICK.connections])
+    finally:
+        for sock in socks:
+            sock.close()
+    deadline = time.monotonic() + 10
+    while _threads() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _threads() <= before
+    assert _get(strict.url + "/healthz")[0] == 200               # and the endpoint answers again
+
+
+def test_a_client_trickling_its_headers_is_cut_off_at_the_deadline(strict):
+    sock = _open(strict, b"GET / HTTP/1.1\r\n")
+    started = time.monotonic()
+    try:
+        for _ in range(int((QUICK.request + 3.0) / 0.25)):      # a byte every 0.25 s: under the idle timeout
+            try:
+                sock.sendall(b"X")
+            except OSError:
+                break
+            if _closed_by_server(sock, 0.25)[0]:
+                break
+        assert time.monotonic() - started < QUICK.request + 2.0
+    finally:
+        sock.close()
+
+
+def test_an_idle_connection_is_closed(strict):
+    sock = _open(strict, b"")
+    try:
+        assert _closed_by_server(sock, QUICK.idle + 3.0)[0]
+    finally:
+        sock.close()
+    # and a keep-alive connection that goes quiet after an answer
+    sock = _open(strict, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        closed, got = _closed_by_server(sock, QUICK.idle + 3.0)
+        assert closed and got.startswith(b"HTTP/1.1 200")
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("method", ["BREW", "OPTIONS", "TRACE", "PROPFIND", "POST", "DELETE"])
+def test_other_methods_are_405_with_allow(strict, method):
+    sock = _open(strict, f"{method} /api/status HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc".encode())
+    try:
+        closed, got = _closed_by_server(sock, 5.0)
+    finally:
+        sock.close()
+    head = got.split(b"\r\n\r\n")[0].decode()
+    assert head.startswith("HTTP/1.1 405"), head
+    assert "Allow: GET, HEAD" in head and closed
