@@ -432,9 +432,11 @@ def _last_fetch_seconds(db: Database, ruleset: Ruleset) -> dict[str, float]:
 
 
 def _log_poll(report: PollReport, duration: float) -> None:
-    level = logging.WARNING if report.outcome in (PollOutcome.ERROR, PollOutcome.GONE) else logging.INFO
+    failed = report.outcome in (PollOutcome.ERROR, PollOutcome.GONE)
+    level = logging.WARNING if failed or report.cut else logging.INFO
     event(log, level, "poll", feed=report.feed, outcome=report.outcome.value, new=report.new or None,
-          updated=report.updated or None, matches=report.matches or None, alerts=report.alerts or None,
+          cut=report.cut or None, updated=report.updated or None, matches=report.matches or None,
+          alerts=report.alerts or None,
           facts=",".join(report.fact_changes) or None, error=report.error, warning=report.warning,
           duration=duration, next=report.next_poll_at.isoformat(timespec="seconds"))
 

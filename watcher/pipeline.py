@@ -66,6 +66,7 @@ class PollReport:
     alerts: int = 0
     error: str | None = None
     warning: str | None = None
+    cut: int = 0                  # entries past the limit per poll, not read
 
 
 @dataclass
@@ -114,7 +115,8 @@ async def check_feed(svc: Services, ruleset: Ruleset, feed: Feed, now: datetime)
                              status=200, fetch_seconds=result.elapsed)
 
     report = await svc.store.call(_commit_poll, ruleset, feed, parsed, result, body_hash, now, svc.policy)
-    report.warning = parsed.warning
+    report.warning = "; ".join(w for w in (parsed.cut_note, parsed.warning) if w) or None
+    report.cut = parsed.cut
     return report
 
 
@@ -269,7 +271,8 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
                           parsed=True, found_new=bool(fresh.new), etag=fetched.etag,
                           last_modified=fetched.last_modified, body_hash=body_hash, interval=plan.interval,
                           interval_reason=plan.reason, server_hint=hint, http_status=200,
-                          moved_to=fetched.moved_to, fetch_seconds=fetched.elapsed)
+                          moved_to=fetched.moved_to, fetch_seconds=fetched.elapsed,
+                          items=(len(parsed.items) + parsed.cut, parsed.cut))
     for change in changes.values():
         event(log, logging.INFO, "fact changed", fact=change.fact, old=change.old, new=change.new,
               feed=feed.name, evidence=len(change.evidence), sources=change.sources)

@@ -346,3 +346,11 @@ def m072_fetch_seconds(db: Database) -> None:
     feeds known to be slow keep their own fetch lane across restarts (``fetch.Fetcher``), and
     operators see which servers are slow (`watcher feeds`, the status page, the API)."""
     db.execute("ALTER TABLE feeds ADD COLUMN fetch_s REAL")
+
+
+@migrations()
+def m073_items_cut(db: Database) -> None:
+    """How many entries the last parsed document had, and how many of them were past the limit
+    per poll and not read (``models.MAX_ITEMS``): a cut is shown, never silent."""
+    db.execute("ALTER TABLE feeds ADD COLUMN items_total INTEGER")
+    db.execute("ALTER TABLE feeds ADD COLUMN items_cut INTEGER")

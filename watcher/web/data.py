@@ -67,6 +67,7 @@ def feed_health(db: Database, ruleset: Ruleset | None) -> list[dict[str, Any]]:
             "health": "new" if row.last_poll_at is None else "failing" if row.error_streak else "ok",
             "down_since": outage["started_at"] if outage else None,
             "interval": spec.interval if spec else None, "tags": list(spec.tags) if spec else [],
+            "note": row.note,
         })
         out.append(record)
     return out
