@@ -13,6 +13,8 @@ from conftest import run_cli, write_rules
 from inprocess import LogLines
 from servers import rss
 from watcher.app import Settings, Watcher
+from watcher.errors import FetchError
+from watcher.fetch import FetchLimits, Fetcher
 from watcher.models import MAX_ITEMS
 from watcher.web import Check, Hooks, StatusServer
 
@@ -57,3 +59,44 @@ def test_a_feed_over_the_items_limit_is_cut_and_says_so(tmp_path, rules_dir, fee
             assert json.loads(api.read())[0]["note"] == note
     finally:
         server.close()
+
+
+# -- one slow host starves its neighbours ----------------------------------------------------------
+
+def test_two_trickling_feeds_cannot_hold_their_hosts_other_feeds(feed_server):
+    """Two slowloris feeds (a byte every 0.1 s) and a prompt one, all on one host with two slots.
+    Unknown yet, the slow ones take both slots but give them up at the prompt deadline (1 s, not
+    the total 8 s), so the prompt feed waits that long at most; then, in the slow lane, they share
+    the one slot it may hold, and the prompt feed is fetched at once while they trickle on."""
+    for path in ("/trickle0", "/trickle1"):
+        feed_server.set(path, "x" * 400, trickle=0.1)             # 40 s, cut by the deadlines below
+    feed_server.set("/prompt", rss([{"title": "Prompt story", "guid": "p"}]))
+    limits = FetchLimits(per_host=2, prompt_timeout=1.0, total_timeout=8.0, slow_after=0.5, read_timeout=5.0)
+
+    async def go() -> None:
+        fetcher = Fetcher(limits)
+
+        async def attempt(path: str) -> str:
+            try:
+                await fetcher.fetch(feed_server.url(path))
+                return "ok"
+            except FetchError as exc:
+                return str(exc)
+
+        try:
+            trickling = [asyncio.create_task(attempt(p)) for p in ("/trickle0", "/trickle1")]
+            await asyncio.sleep(0.3)                              # both are transferring, in the prompt lane
+            assert await asyncio.wait_for(attempt("/prompt"), 4.0) == "ok"
+            first = await asyncio.gather(*trickling)
+            assert all("within 1s; the next fetch takes the slow lane (8s)" in e for e in first), first
+            assert fetcher.is_slow(feed_server.url("/trickle0")) and fetcher.is_slow(feed_server.url("/trickle1"))
+
+            trickling = [asyncio.create_task(attempt(p)) for p in ("/trickle0", "/trickle1")]
+            await asyncio.sleep(0.3)                              # the slow lane's one slot of the host is taken
+            assert await asyncio.wait_for(attempt("/prompt"), 4.0) == "ok"
+            assert not any(task.done() for task in trickling)    # the prompt feed did not wait for them
+            assert await asyncio.gather(*trickling) == ["no complete response within 8s"] * 2
+        finally:
+            await fetcher.aclose()
+
+    asyncio.run(asyncio.wait_for(go(), 60))

@@ -9,6 +9,10 @@ Politeness and limits:
 - at most ``max_connections`` fetches in flight, and at most ``per_host`` to one host; feeds
   whose last fetch took longer than ``slow_after`` (slow servers, timeouts) have a lane of their
   own (``slow_connections``), so they can never hold every slot while prompt feeds wait;
+- the same per host: slow-lane fetches hold at most ``slow_per_host`` of a host's slots, and a
+  fetch in the prompt lane gives its slot up after ``prompt_timeout`` (a timeout; the feed's
+  next fetch takes the slow lane), so two trickling feeds cannot keep the other feeds of their
+  host waiting for the whole total deadline;
 - timeouts per phase (connect, read between two chunks, write, pool) *and* a total deadline:
   a server trickling one byte a second never trips a per-phase timeout;
 - at most ``max_redirects`` redirects; a chain of permanent ones (301/308) is reported as
@@ -22,11 +26,12 @@ Politeness and limits:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import re
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -59,6 +64,10 @@ class FetchLimits:
     slow_connections: int = 50        # apart: feeds whose last fetch took longer than slow_after
     slow_after: float = 5.0
     per_host: int = 2                 # fetches in flight to one host
+    slow_per_host: int = 1            # of those, how many slow-lane fetches may hold (the rest wait)
+    # the whole fetch in the prompt lane: a server that has not answered by then gives the slot
+    # up (a timeout) and is fetched in the slow lane, with total_timeout, from its next poll on
+    prompt_timeout: float = 15.0
     keepalive: int = 10               # idle connections kept per client
 
 
@@ -72,7 +81,7 @@ class Fetcher:
         self._slots = asyncio.Semaphore(limits.max_connections)
         self._slow_slots = asyncio.Semaphore(limits.slow_connections)
         self._slow: set[str] = set()   # feed addresses whose last fetch was slow (seeded from the state at start)
-        self._per_host: dict[str, asyncio.Semaphore] = {}
+        self._per_host: dict[str, _HostSlots] = {}
 
     def _client(self, proxy: str | None) -> httpx.AsyncClient:
         client = self._clients.get(proxy)
@@ -111,12 +120,15 @@ class Fetcher:
             host = httpx.URL(url).host.lower()
         except httpx.InvalidURL as exc:
             raise FetchError("protocol", f"invalid address: {exc}") from None
-        per_host = self._per_host.setdefault(host, asyncio.Semaphore(self.limits.per_host))
+        slots = self._per_host.get(host)
+        if slots is None:
+            slots = self._per_host[host] = _HostSlots(self.limits.per_host, self.limits.slow_per_host)
         client = self._client(proxy)
-        async with per_host, self._lane(url):
+        slow = self.is_slow(url)
+        async with slots.hold(slow), self._lane(url):
             started = time.monotonic()
             try:
-                return await self._attempt(client, url, request_headers, started)
+                return await self._attempt(client, url, request_headers, started, slow)
             except FetchError as exc:
                 exc.elapsed = time.monotonic() - started   # recorded on the feed: a slow failure is slow too
                 raise
@@ -124,13 +136,17 @@ class Fetcher:
                 self._note_speed(url, time.monotonic() - started)
 
     async def _attempt(self, client: httpx.AsyncClient, url: str, headers: dict[str, str],
-                       started: float) -> Fetched | NotModified:
-        """One request within the total deadline; every failure as a ``FetchError``."""
+                       started: float, slow: bool) -> Fetched | NotModified:
+        """One request within its lane's deadline; every failure as a ``FetchError``."""
+        limits = self.limits
+        deadline = limits.total_timeout if slow else min(limits.prompt_timeout, limits.total_timeout)
         try:
-            async with asyncio.timeout(self.limits.total_timeout):
+            async with asyncio.timeout(deadline):
                 return await self._get(client, url, headers, started)
         except TimeoutError:
-            raise FetchError("timeout", f"no complete response within {self.limits.total_timeout:g}s") from None
+            later = "" if deadline >= limits.total_timeout else \
+                f"; the next fetch takes the slow lane ({limits.total_timeout:g}s)"
+            raise FetchError("timeout", f"no complete response within {deadline:g}s{later}") from None
         except httpx.TimeoutException as exc:
             raise FetchError("timeout", f"{_phase(exc)} timed out") from None
         except httpx.TooManyRedirects:
@@ -199,6 +215,24 @@ class Fetcher:
             buffer += decoder.feed(chunk, cap - len(buffer))
         buffer += decoder.flush(cap - len(buffer))
         return bytes(buffer)
+
+
+class _HostSlots:
+    """One host's connection slots: ``size`` in all, of which slow-lane fetches may hold at most
+    ``slow`` (never all of them, when there are two or more), so the host's prompt feeds always
+    have a slot that no slow transfer can take."""
+
+    def __init__(self, size: int, slow: int):
+        self._all = asyncio.Semaphore(size)
+        self._slow = asyncio.Semaphore(max(1, min(slow, size - 1)))
+
+    @contextlib.asynccontextmanager
+    async def hold(self, slow: bool) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as held:
+            if slow:
+                await held.enter_async_context(self._slow)
+            await held.enter_async_context(self._all)
+            yield
 
 
 class Decoder:
