@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, UTC
 
 import pytest
 
-from conftest import rfc822, write_rules
+from conftest import LOOPBACK, rfc822, write_rules
 from servers import rss
 from smtp import MailReceiver
 from watcher.app import Settings, Watcher
@@ -70,7 +70,8 @@ def test_digest_email_has_html_and_text_parts_with_feed_text_escaped(tmp_path, f
     monkeypatch.setenv("DESK_URL", mail.url())
 
     async def check():
-        watcher = Watcher(Settings(rules=rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False),
+        watcher = Watcher(Settings(allow_addresses=LOOPBACK,
+                                   rules=rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False),
                           console=io.StringIO())
         await watcher.open()
         try:

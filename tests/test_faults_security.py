@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, rfc822, run_cli, write_rules
+from conftest import LOOPBACK, LOOPBACK_ENV, ROOT, rfc822, run_cli, write_rules
 from daemon import DaemonProcess
 from servers import rss
 from watcher.app import Settings, Watcher
@@ -146,7 +146,7 @@ def test_a_daemon_given_only_a_port_listens_on_loopback_only(tmp_path, rules_dir
     write_rules(rules_dir, f"feeds:\n  wire: {{url: \"{feed_server.url('/wire.xml')}\"}}\n")
     log = tmp_path / "daemon.log"
     with log.open("w") as out:
-        env = {**os.environ, "WATCHER_RULES": str(rules_dir), "WATCHER_DB": str(tmp_path / "w.db")}
+        env = {**os.environ, **LOOPBACK_ENV, "WATCHER_RULES": str(rules_dir), "WATCHER_DB": str(tmp_path / "w.db")}
         daemon = subprocess.Popen([sys.executable, "-m", "watcher", "run", "--http", ":0"], stdout=out,
                                   stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     try:
@@ -222,7 +222,8 @@ alerts:
 channels:
   team: {receiver.url('/team')}
 """)
-    watcher = Watcher(Settings(rules=rules_dir, db=tmp_path / "w.db", parse_workers=1), console=io.StringIO())
+    watcher = Watcher(Settings(allow_addresses=LOOPBACK,
+                               rules=rules_dir, db=tmp_path / "w.db", parse_workers=1), console=io.StringIO())
 
     async def passes() -> list:
         await watcher.open()

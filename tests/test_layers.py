@@ -10,6 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "watcher"
 # the only modules (or packages) allowed to import each outside library
 HOMES = {
     "httpx": {"fetch"},
+    "httpcore": {"fetch", "connect"},     # connect: the network backend under httpx's transport
     "feedparser": {"parse"},
     "apprise": {"deliver"},
     "sqlite_utils": {"store"},

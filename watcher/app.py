@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from collections.abc import Callable
 
 from . import __version__, feedhealth, polling
+from .addresses import Network
 from .deliver import Channels, SendThreads, check_config, check_url
 from .dispatch import Dispatcher, DispatchReport, RetryPolicy
 from .errors import Problem, RuleError, StoreError, WatcherError
@@ -68,6 +69,9 @@ class Settings:
     keep_items: float = 0.0           # seconds before old items' text is cleared (0: keep forever)
     upkeep_every: float = 3600.0      # seconds between retention passes
     fetch: FetchLimits = field(default_factory=FetchLimits)
+    # networks every feed may be fetched from besides public addresses (--allow-addresses); none
+    # by default: loopback, private and link-local addresses are refused (see ``addresses``)
+    allow_addresses: tuple[Network, ...] = ()
     poll: polling.PollPolicy = field(default_factory=polling.PollPolicy)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -185,7 +189,7 @@ class Watcher:
         except BaseException:
             self._lock.release()
             raise
-        self._fetcher = Fetcher(self.settings.fetch)
+        self._fetcher = Fetcher(self.settings.fetch, allowed=self.settings.allow_addresses)
         self._fetcher.remember(await self.store.call(_last_fetch_seconds, ruleset))
         self.dispatcher = _CountingDispatcher(self.store, self.channels, self.clock, self.settings.retry,
                                               metrics=self.metrics)

@@ -3,7 +3,7 @@
 ``Fetcher.fetch`` returns ``Fetched`` (a 200, body read within the size cap) or ``NotModified``
 (a 304), and raises ``FetchError`` for everything else, with a ``kind`` from a closed
 vocabulary: ``timeout``, ``connect``, ``proxy``, ``http``, ``gone``, ``too_large``,
-``redirects``, ``protocol``.
+``redirects``, ``protocol``, ``refused``.
 
 Politeness and limits:
 - at most ``max_connections`` fetches in flight, and at most ``per_host`` to one host; feeds
@@ -20,7 +20,11 @@ Politeness and limits:
 - the body is decoded here (gzip, deflate) with zlib's output limit, so the cap applies to the
   *decoded* size and a compression bomb never inflates past it in memory; brotli is not offered
   because its decoder has no output limit;
-- one client per distinct proxy (httpx binds proxies to a client), created on first use.
+- connections go only to public addresses, or to networks the operator allowed (``connect``:
+  checked on the address actually connected to, for the feed URL and every redirect alike);
+  a refusal is a ``refused`` error before anything is sent;
+- one client per distinct proxy and allowance (httpx binds proxies to a client, and a client's
+  pooled connections must never serve a feed that was not allowed to open them), made on first use.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
 import re
 import time
 import zlib
@@ -35,9 +40,12 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpcore
 import httpx
 
 from . import __version__
+from .addresses import Network, is_address, refusal
+from .connect import AddressRefused, GuardedBackend, Resolver, system_resolve
 from .errors import FetchError
 from .models import Fetched, NotModified
 
@@ -74,31 +82,47 @@ class FetchLimits:
 class Fetcher:
     """Fetch feeds politely: validators, limits per host and overall, a total deadline, a size cap."""
 
-    def __init__(self, limits: FetchLimits = FetchLimits(), user_agent: str = DEFAULT_USER_AGENT):
+    def __init__(self, limits: FetchLimits = FetchLimits(), user_agent: str = DEFAULT_USER_AGENT, *,
+                 allowed: tuple[Network, ...] = (), resolve: Resolver = system_resolve):
         self.limits = limits
         self.user_agent = user_agent
-        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self.allowed = allowed           # networks every feed may reach besides public addresses
+        self._resolve = resolve
+        self._clients: dict[tuple[str | None, tuple[Network, ...]], httpx.AsyncClient] = {}
         self._slots = asyncio.Semaphore(limits.max_connections)
         self._slow_slots = asyncio.Semaphore(limits.slow_connections)
         self._slow: set[str] = set()   # feed addresses whose last fetch was slow (seeded from the state at start)
         self._per_host: dict[str, _HostSlots] = {}
 
-    def _client(self, proxy: str | None) -> httpx.AsyncClient:
-        client = self._clients.get(proxy)
+    def _client(self, proxy: str | None, allowed: tuple[Network, ...]) -> httpx.AsyncClient:
+        client = self._clients.get((proxy, allowed))
         if client is None:
             limits = self.limits
-            client = httpx.AsyncClient(
+            transport = httpx.AsyncHTTPTransport(
                 proxy=proxy,
+                limits=httpx.Limits(max_connections=limits.max_connections + limits.slow_connections,
+                                    max_keepalive_connections=min(limits.keepalive, limits.max_connections)),
+                trust_env=False,  # only proxies the rules name; never one from the environment by surprise
+            )
+            hooks = {}
+            if proxy is None:
+                # httpx 0.28 takes no network backend (encode/httpx#3749 adds one): give its pool ours
+                pool = transport._pool
+                assert isinstance(getattr(pool, "_network_backend", None), httpcore.AsyncNetworkBackend)
+                pool._network_backend = GuardedBackend(allowed, self._resolve)
+            else:   # the proxy resolves names: refuse what the URL itself says is internal
+                hooks = {"request": [functools.partial(_refuse_literal, allowed=allowed)]}
+            client = httpx.AsyncClient(
+                transport=transport,
                 follow_redirects=True,
                 max_redirects=limits.max_redirects,
                 timeout=httpx.Timeout(connect=limits.connect_timeout, read=limits.read_timeout,
                                       write=limits.write_timeout, pool=limits.total_timeout),
-                limits=httpx.Limits(max_connections=limits.max_connections + limits.slow_connections,
-                                    max_keepalive_connections=min(limits.keepalive, limits.max_connections)),
                 headers={"User-Agent": self.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
-                trust_env=False,  # only proxies the rules name; never one from the environment by surprise
+                event_hooks=hooks,
+                trust_env=False,
             )
-            self._clients[proxy] = client
+            self._clients[(proxy, allowed)] = client
         return client
 
     async def aclose(self) -> None:
@@ -108,7 +132,9 @@ class Fetcher:
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                     headers: tuple[tuple[str, str], ...] = (), user_agent: str | None = None,
-                    proxy: str | None = None) -> Fetched | NotModified:
+                    proxy: str | None = None, allow: tuple[Network, ...] = ()) -> Fetched | NotModified:
+        """One conditional GET. ``allow``: networks this feed may reach besides the ones every
+        feed may (``allowed``) and public addresses."""
         request_headers = dict(headers)
         if user_agent:
             request_headers["User-Agent"] = user_agent
@@ -123,7 +149,7 @@ class Fetcher:
         slots = self._per_host.get(host)
         if slots is None:
             slots = self._per_host[host] = _HostSlots(self.limits.per_host, self.limits.slow_per_host)
-        client = self._client(proxy)
+        client = self._client(proxy, tuple(dict.fromkeys(self.allowed + allow)))
         slow = self.is_slow(url)
         async with slots.hold(slow), self._lane(url):
             started = time.monotonic()
@@ -280,6 +306,18 @@ class Decoder:
         if len(out) > room:
             raise self._too_large()
         return out
+
+
+async def _refuse_literal(request: httpx.Request, *, allowed: tuple[Network, ...]) -> None:
+    """For a proxied request (the feed URL or a redirect): refuse a host that is written as an
+    internal address, or that names this machine."""
+    host = request.url.host
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    if host == "localhost" or host.endswith(".localhost"):
+        raise AddressRefused(host, "127.0.0.1", port, "a loopback address (this machine)")
+    why = refusal(host, allowed) if is_address(host) else None
+    if why is not None:
+        raise AddressRefused(host, host, port, why)
 
 
 def _permanent_target(response: httpx.Response) -> str | None:

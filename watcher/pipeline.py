@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from collections.abc import Awaitable, Callable, Sequence
 
 from . import noise, polling
+from .addresses import Network
 from .alerts import build_alerts
 from .errors import FetchError, ParseError
 from .facts import observe, weigh_all, window
@@ -50,7 +51,7 @@ ParseFn = Callable[[bytes, str, str], Awaitable[ParsedFeed]]
 class FetchFn(Protocol):
     async def __call__(self, url: str, *, etag: str | None, last_modified: str | None,
                        headers: tuple[tuple[str, str], ...], user_agent: str | None,
-                       proxy: str | None = None) -> Fetched | NotModified: ...
+                       proxy: str | None = None, allow: tuple[Network, ...] = ()) -> Fetched | NotModified: ...
 
 
 @dataclass
@@ -85,7 +86,8 @@ async def check_feed(svc: Services, ruleset: Ruleset, feed: Feed, now: datetime)
     etag, last_modified = (row.etag, row.last_modified) if row else (None, None)
     try:
         result = await svc.fetch(feed.url, etag=etag, last_modified=last_modified, headers=feed.headers,
-                                 user_agent=feed.user_agent, proxy=feed.proxy.reveal() if feed.proxy else None)
+                                 user_agent=feed.user_agent, proxy=feed.proxy.reveal() if feed.proxy else None,
+                                 allow=feed.allow_addresses)
     except FetchError as exc:
         return await _failed(svc, feed, now, row.error_streak + 1 if row else 1, f"fetch: {exc}", exc.kind,
                              retry_after=exc.retry_after, gone=exc.kind == "gone", status=exc.status,

@@ -113,7 +113,7 @@ def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | No
         chosen = [stored]
     else:
         try:
-            chosen = read_feed_items(item, feed_name, title_filter, limit)
+            chosen = read_feed_items(item, feed_name, title_filter, limit, allowed=obj.allow_addresses)
         except WatcherError as exc:
             raise _fail(exc) from None
         if Path(obj.db).is_file():

@@ -12,6 +12,7 @@ from datetime import time
 from typing import Any
 from collections.abc import Mapping
 
+from ..addresses import Network
 from ..match import CompiledTerm, ItemRule, Matcher
 from ..polling import Cadence
 from ..text import quantity
@@ -61,6 +62,7 @@ class Feed:
     max_interval: float | None = None
     adaptive: bool = False
     proxy: Secret | None = None     # may carry credentials: never logged
+    allow_addresses: tuple[Network, ...] = ()   # non-public networks this feed may reach
 
     @property
     def cadence(self) -> Cadence:
