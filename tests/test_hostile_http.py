@@ -197,3 +197,37 @@ def test_other_methods_are_405_with_allow(strict, method):
     head = got.split(b"\r\n\r\n")[0].decode()
     assert head.startswith("HTTP/1.1 405"), head
     assert "Allow: GET, HEAD" in head and closed
+
+
+# -- probes the endpoint held before: kept so it goes on holding ----------------------------------
+
+@pytest.mark.parametrize("path", ["/static/../../../../etc/passwd", "/static/%2e%2e/%2e%2e/etc/passwd",
+                                  "/facts/..%2f..%2f..%2fetc%2fpasswd", "/../../etc/passwd", "//etc/passwd",
+                                  "/static/..%5c..%5cpyproject.toml"])
+def test_paths_out_of_the_endpoint_find_nothing(strict, path):
+    sock = _open(strict, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    try:
+        closed, got = _closed_by_server(sock, 5.0)
+    finally:
+        sock.close()
+    assert got.startswith(b"HTTP/1.1 404"), got[:80]
+    assert b"root:" not in got and b"[build-system]" not in got
+
+
+@pytest.mark.parametrize("request_head,status", [
+    (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", b"414"),                    # an oversized URL
+    (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % n for n in range(150)) + b"\r\n", b"431"),  # too many headers
+    (b"GET / HTTP/1.1\r\nX-Big: " + b"y" * 70_000 + b"\r\n\r\n", b"431"),                      # one huge header
+])
+def test_oversized_requests_are_refused_and_the_endpoint_goes_on(strict, request_head, status):
+    sock = _open(strict, b"")
+    try:
+        try:
+            sock.sendall(request_head)
+        except OSError:
+            pass                                                  # the server may close before reading it all
+        closed, got = _closed_by_server(sock, 5.0)
+    finally:
+        sock.close()
+    assert closed and got.split(b" ")[1:2] == [status], got[:80]
+    assert _get(strict.url + "/healthz")[0] == 200

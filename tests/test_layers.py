@@ -21,6 +21,8 @@ HOMES = {
     "pydantic": {"ruleset"},
     "prometheus_client": {"metrics"},
     "ahocorasick": {"matchindex"},
+    "re2": {"text"},                      # text/patterns: the engines a rule's pattern runs on
+    "regex": {"text"},
 }
 # pure stages: no I/O modules, no orchestration
 PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "fastparse", "models", "errors", "timefmt",

@@ -44,6 +44,7 @@ from .ruleset import Ruleset, load_rules
 from .ruleset.load import emptied_files, file_sizes
 from .scheduler import FeedScheduler, JobSpec
 from .store import Database, StateLock, Store, feeds, ledger
+from .text.patterns import BUDGET
 from .timefmt import utcnow
 from .housekeeping import Housekeeper
 from .vitals import Vitals
@@ -240,6 +241,7 @@ class Watcher:
         started = self.clock()
         report = await check_feed(self._services(name), ruleset, ruleset.feeds[name], started)
         _log_poll(report, (self.clock() - started).total_seconds())
+        _log_slow(report)
         self.metrics.poll(report)
         queued = 0
         try:
@@ -433,6 +435,12 @@ def _last_fetch_seconds(db: Database, ruleset: Ruleset) -> dict[str, float]:
     """How long the last fetch of each feed of the rules took, by address (runs on the database thread)."""
     return {ruleset.feeds[row.name].url: row.fetch_s for row in feeds.feed_rows(db)
             if row.fetch_s is not None and row.name in ruleset.feeds}
+
+
+def _log_slow(report: PollReport) -> None:
+    for rule, item, pattern in report.slow:
+        event(log, logging.WARNING, "rule too slow; the item is recorded as not matched by it", rule=rule,
+              feed=report.feed, item=item, pattern=pattern, budget=BUDGET)
 
 
 def _log_poll(report: PollReport, duration: float) -> None:

@@ -14,6 +14,7 @@ from .facts import extracted_value, role
 from .match import Found, Matcher, first_in, hit_of
 from .models import FactState, Hit, Observation, StoredItem
 from .text.guards import Cue
+from .text.patterns import BUDGET, SlowPattern
 from .ruleset.compiled import Fact, Ruleset
 from .text.view import ItemView
 from .timefmt import format_duration
@@ -37,7 +38,15 @@ class MatchReport:
 
 def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
     """Every term of ``matcher`` with where it was found, which occurrences a guard refused and
-    why, and the verdict in words."""
+    why, and the verdict in words (or which pattern ran out of time on this item)."""
+    try:
+        return _explain_matcher(matcher, view)
+    except SlowPattern as exc:
+        return MatchReport(False, f"slow: the pattern '{exc.term.source}' took longer than {BUDGET:g}s on this item, "
+                                  "so the daemon records the item as not matched by it", (), ())
+
+
+def _explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
     scanned = matcher.scan(view)
     terms = []
     for group in ("all", "any"):

@@ -38,6 +38,7 @@ from .models import Evidence, FactChange, FactNotice, FactState, Observation, Ob
     Verdict
 from .ruleset.compiled import Fact, Signal
 from .text import quantity
+from .text.patterns import SlowPattern
 from .text.view import ItemView
 
 if TYPE_CHECKING:
@@ -47,9 +48,12 @@ LIVE = (S.PENDING, S.APPLIED, S.CONFIRMED)
 
 
 def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem],
-            index: MatchIndex | None = None) -> list[Observation]:
+            index: MatchIndex | None = None, *, slow: list[tuple[str, StoredItem, str]] | None = None,
+            ) -> list[Observation]:
     """Every (fact, signal, item) that matched, in item order. With the rule set's ``index``
-    only the signals that can match an item are run on it (same result)."""
+    only the signals that can match an item are run on it (same result). A signal whose
+    pattern runs out of time on an item reads nothing from it; ``slow`` gets ("fact F signal
+    N", item, pattern) for each."""
     if index is not None and not index.serves_facts(facts):
         index = None
     found: list[Observation] = []
@@ -62,7 +66,12 @@ def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem],
             for signal in fact.signals:
                 if wanted is not None and id(signal) not in wanted:
                     continue
-                observation = read(fact, signal, stored, view)
+                try:
+                    observation = read(fact, signal, stored, view)
+                except SlowPattern as exc:
+                    if slow is not None:
+                        slow.append((f"{fact.name} signal {signal.index}", stored, exc.term.source))
+                    continue
                 if observation is not None:
                     found.append(observation)
     return found

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from .models import Hit, Item, Match, StoredItem
 from .text.guards import Cue
+from .text.patterns import CompiledTerm, SlowPattern, compile_pattern
 from .text.quantity import PLACEHOLDERS
 from .text.view import ItemView
 
@@ -71,27 +72,6 @@ def words_regex(pattern: str) -> str:
     return r"(?<!\w)(?:" + "".join(out) + r")(?!\w)"
 
 
-@dataclass(frozen=True)
-class CompiledTerm:
-    source: str                # as the rule author wrote it
-    pattern: re.Pattern[str]
-
-    def first_hit(self, texts: dict[str, str]) -> Hit | None:
-        for field, text in texts.items():
-            found = self.pattern.search(text)
-            if found:
-                return Hit(self.source, field, found.start(), found.end(), found.group(0))
-        return None
-
-    def occurrences(self, view: ItemView, field: str) -> list[re.Match[str]]:
-        found = []
-        for m in self.pattern.finditer(view.text(field)):
-            found.append(m)
-            if len(found) >= MAX_OCCURRENCES:
-                break
-        return found
-
-
 def expand_placeholders(regex: str) -> str:
     """``{amount}``, ``{number}``, ``{name}`` -> their patterns (see ``text/quantity.py``)."""
     for token, pattern in PLACEHOLDERS.items():
@@ -100,9 +80,10 @@ def expand_placeholders(regex: str) -> str:
 
 
 def compile_term(source: str, *, words: bool, case_sensitive: bool = False) -> CompiledTerm:
+    """A term on the engine that can run it in linear time, else on one with a time budget
+    (``text/patterns.py`` decides; a term that runs out of time raises ``SlowPattern``)."""
     regex = expand_placeholders(words_regex(source) if words else source)
-    flags = 0 if case_sensitive else re.IGNORECASE
-    return CompiledTerm(source, re.compile(regex, flags))
+    return compile_pattern(source, regex, 0 if case_sensitive else re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -179,7 +160,7 @@ class Matcher:
 
     def scan(self, view: ItemView) -> dict[CompiledTerm, list[tuple[str, re.Match[str], Cue | None]]]:
         """Every occurrence of the ``all`` and ``any`` terms, with the guard cue that refuses it."""
-        found = {term: [(f, m) for f in self.scope for m in term.occurrences(view, f)]
+        found = {term: [(f, m) for f in self.scope for m in term.finditer(view.text(f), MAX_OCCURRENCES)]
                  for term in (*self.all, *self.any)}
         protected: dict[str, list[tuple[int, int]]] = {}
         for occs in found.values():
@@ -211,7 +192,7 @@ def hit_of(term: CompiledTerm, field: str, m: re.Match[str]) -> Hit:
 
 def first_in(term: CompiledTerm, view: ItemView, scope: tuple[str, ...]) -> tuple[str, re.Match[str]] | None:
     for field in scope:
-        found = term.pattern.search(view.text(field))
+        found = term.search(view.text(field))
         if found:
             return field, found
     return None
@@ -256,11 +237,13 @@ class ItemRule:
 
 
 def match_items(rules: Sequence[ItemRule], items: Iterable[StoredItem],
-                index: MatchIndex | None = None) -> list[Match]:
+                index: MatchIndex | None = None, *, slow: list[tuple[str, StoredItem, str]] | None = None,
+                ) -> list[Match]:
     """Every (rule, item) pair that matches, in item order then rule order.
 
     With the rule set's ``index`` only the rules that can match an item are run on it (same
-    result, far fewer regex searches: see ``matchindex``)."""
+    result, far fewer regex searches: see ``matchindex``). A rule whose pattern runs out of
+    time on an item does not match it; ``slow`` gets (rule, item, pattern) for each."""
     if index is not None and not index.serves_rules(rules):
         index = None
     matches: list[Match] = []
@@ -274,7 +257,12 @@ def match_items(rules: Sequence[ItemRule], items: Iterable[StoredItem],
                 continue
             if stored.updated and not rule.updates:
                 continue
-            hits = rule.matcher.match_view(view)
+            try:
+                hits = rule.matcher.match_view(view)
+            except SlowPattern as exc:
+                if slow is not None:
+                    slow.append((rule.name, stored, exc.term.source))
+                continue
             if hits is not None:
                 matches.append(Match(rule.name, stored, hits))
     return matches

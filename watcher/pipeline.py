@@ -68,6 +68,8 @@ class PollReport:
     error: str | None = None
     warning: str | None = None
     cut: int = 0                  # entries past the limit per poll, not read
+    # (rule or "fact signal N", item id, pattern) for each pattern that ran out of time on an item
+    slow: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -186,11 +188,12 @@ class FactStep:
     notices: dict[int, FactNotice] = field(default_factory=dict)
 
 
-def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], now: datetime) -> FactStep:
+def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], now: datetime,
+                  slow: list[tuple[str, StoredItem, str]] | None = None) -> FactStep:
     """Read what the new items say about facts, weigh it together with the evidence still in
     each fact's window, and record the outcome (observations, changes, notices)."""
     step = FactStep()
-    new = observe(ruleset.facts, evidence, ruleset.index)
+    new = observe(ruleset.facts, evidence, ruleset.index, slow=slow)
     states = ledger.known_facts(db)
     # only facts with something to weigh need their window read: new reports, or pending ones
     # whose last verdict may no longer hold (the fact moved, the rules changed, a report expired)
@@ -263,8 +266,9 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
     hint = max(filter(None, (fetched.max_age, parsed.ttl)), default=None)
     with db.atomic():
         fresh = _store_items(db, feed, parsed, now)
-        matches = match_items(ruleset.item_rules, fresh.alertable, ruleset.index)
-        facts = _update_facts(db, ruleset, fresh.evidence, now)
+        slow: list[tuple[str, StoredItem, str]] = []   # patterns that ran out of time: not matched
+        matches = match_items(ruleset.item_rules, fresh.alertable, ruleset.index, slow=slow)
+        facts = _update_facts(db, ruleset, fresh.evidence, now, slow)
         changes = facts.changes
         queued = _enqueue_alerts(db, ruleset, matches, changes, now, notices=facts.notices)
         outcome = PollOutcome.NEW if fresh.new else PollOutcome.UNCHANGED
@@ -283,4 +287,5 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
               claims=", ".join(f"{v} ({n})" for v, n in notice.values), feed=feed.name)
     return PollReport(feed.name, outcome, plan.at, new=len(fresh.new), updated=len(fresh.updated),
                       matches=len(matches), fact_changes=[c.fact for c in changes.values()], alerts=queued,
-                      matched=dict(Counter(m.rule for m in matches)))
+                      matched=dict(Counter(m.rule for m in matches)),
+                      slow=[(rule, stored.id, pattern) for rule, stored, pattern in slow])

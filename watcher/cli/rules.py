@@ -13,6 +13,7 @@ import click
 from ..app import Watcher
 from ..errors import RuleError, WatcherError
 from ..ruleset import Ruleset, load_rules
+from ..text.patterns import BUDGET, probe
 from ..timefmt import iso, parse_duration, utcnow
 from .base import Context, _fail, _when, cli
 from .explaining import echo_explanation, explanation_json, read_feed_items
@@ -24,7 +25,9 @@ def validate(obj: Context) -> None:
     """Check the rule files and report every problem with file:line:column; exit 1 if any.
 
     Uses the daemon's own loader, including the check that every channel's apprise URL is
-    usable and its environment variables are set.
+    usable and its environment variables are set. Patterns that RE2 cannot run (lookarounds,
+    back-references...) run with a time limit per item; each is tried on hostile probe texts,
+    and one that runs out of time there is reported as slow (exit 1).
 
     \b
     Example:
@@ -37,7 +40,19 @@ def validate(obj: Context) -> None:
         sys.exit(1)
     except WatcherError as exc:
         raise _fail(exc) from None
-    click.echo(f"ok: {', '.join(ruleset.files)}: {ruleset.summary()}")
+    terms = ruleset.terms()
+    timed = [(label, term) for label, term in terms if term.engine == "budget"]
+    slow = [(label, term, text) for label, term in timed if (text := probe(term)) is not None]
+    for label, term, text in slow:
+        click.echo(f"{label}: the pattern '{term.source}' is slow: {term.why_budget}, so it runs with a limit "
+                   f"of {BUDGET:g}s per item, and it ran out of time on {text}; items like that are recorded as "
+                   "not matched by it. Write it without lookarounds and back-references (RE2 then runs it in linear "
+                   "time), or without a repeat inside a repeat",
+                   err=True)
+    if slow:
+        sys.exit(1)
+    click.echo(f"ok: {', '.join(ruleset.files)}: {ruleset.summary()}; {len(terms) - len(timed)} of {len(terms)} "
+               "patterns run in linear time (RE2), the rest with a time limit per item")
 
 
 @cli.command()

@@ -88,6 +88,8 @@ def summary(db: Database, ruleset: Ruleset | None, now: datetime) -> dict[str, A
         "alerts": sum(box["alerts"].values()), "outbox_depth": box["depth"],
         "outbox_oldest_age": box["oldest_age"], "deliveries": box["deliveries"],
         "rules": ruleset.digest if ruleset else None,
+        # patterns that ran out of time on some item (those items were recorded as not matched)
+        "slow_rules": ruleset.slow_terms() if ruleset else [],
         "heartbeat": iso(status.heartbeat(db)),
     }
 
