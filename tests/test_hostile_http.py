@@ -126,6 +126,19 @@ def _closed_by_server(sock: socket.socket, seconds: float) -> tuple[bool, bytes]
     return False, got
 
 
+def _exchange(server: StatusServer, sent: bytes, seconds: float = 5.0) -> tuple[bool, bytes]:
+    """Send ``sent`` on a new connection; whether the server then closed it, and what it answered."""
+    sock = _open(server, b"")
+    try:
+        try:
+            sock.sendall(sent)
+        except OSError:
+            pass                                                  # the server may close before reading it all
+        return _closed_by_server(sock, seconds)
+    finally:
+        sock.close()
+
+
 def _threads() -> int:
     return threading.active_count()
 
@@ -189,11 +202,8 @@ def test_an_idle_connection_is_closed(strict):
 
 @pytest.mark.parametrize("method", ["BREW", "OPTIONS", "TRACE", "PROPFIND", "POST", "DELETE"])
 def test_other_methods_are_405_with_allow(strict, method):
-    sock = _open(strict, f"{method} /api/status HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc".encode())
-    try:
-        closed, got = _closed_by_server(sock, 5.0)
-    finally:
-        sock.close()
+    closed, got = _exchange(strict, f"{method} /api/status HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                            .encode())
     head = got.split(b"\r\n\r\n")[0].decode()
     assert head.startswith("HTTP/1.1 405"), head
     assert "Allow: GET, HEAD" in head and closed
@@ -205,11 +215,7 @@ def test_other_methods_are_405_with_allow(strict, method):
                                   "/facts/..%2f..%2f..%2fetc%2fpasswd", "/../../etc/passwd", "//etc/passwd",
                                   "/static/..%5c..%5cpyproject.toml"])
 def test_paths_out_of_the_endpoint_find_nothing(strict, path):
-    sock = _open(strict, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-    try:
-        closed, got = _closed_by_server(sock, 5.0)
-    finally:
-        sock.close()
+    closed, got = _exchange(strict, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
     assert got.startswith(b"HTTP/1.1 404"), got[:80]
     assert b"root:" not in got and b"[build-system]" not in got
 
@@ -220,14 +226,6 @@ def test_paths_out_of_the_endpoint_find_nothing(strict, path):
     (b"GET / HTTP/1.1\r\nX-Big: " + b"y" * 70_000 + b"\r\n\r\n", b"431"),                      # one huge header
 ])
 def test_oversized_requests_are_refused_and_the_endpoint_goes_on(strict, request_head, status):
-    sock = _open(strict, b"")
-    try:
-        try:
-            sock.sendall(request_head)
-        except OSError:
-            pass                                                  # the server may close before reading it all
-        closed, got = _closed_by_server(sock, 5.0)
-    finally:
-        sock.close()
+    closed, got = _exchange(strict, request_head)
     assert closed and got.split(b" ")[1:2] == [status], got[:80]
     assert _get(strict.url + "/healthz")[0] == 200
