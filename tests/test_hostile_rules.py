@@ -89,15 +89,21 @@ alerts:
     on: {items: {all: [aaaa]}}
 """)
     ruleset = load_rules(tmp_path, channels=False)
-    hostile = StoredItem(1, "wire", Item(key="1", title=HOSTILE, link=None, summary=""), NOW)
-    fine = StoredItem(2, "wire", Item(key="2", title="aaab and aaaa", link=None, summary=""), NOW)
+    def item(n: int, title: str) -> StoredItem:
+        return StoredItem(n, "wire", Item(key=str(n), title=title, link=None, summary=""), NOW)
+
+    fine, hostile, later, more = item(1, "aaab and aaaa"), item(2, HOSTILE), item(3, "aaab again"), item(4, HOSTILE)
     slow: list = []
-    matches = match_items(ruleset.item_rules, [hostile, fine], ruleset.index, slow=slow)
-    assert [(m.rule, m.item.id) for m in matches] == [("slow", 2), ("linear", 2), ("plain", 2)]
-    assert slow == [("slow", hostile, "(a{1,30}){1,30}(?!c)b")]
+    matches = match_items(ruleset.item_rules, [fine, hostile, later, more], ruleset.index, slow=slow)
+    assert [(m.rule, m.item.id) for m in matches] == [("slow", 1), ("linear", 1), ("plain", 1), ("linear", 3)]
+    # out of time on the hostile item: not matched, and given up for the rest of the poll's items
+    pattern = "(a{1,30}){1,30}(?!c)b"
+    assert slow == [("slow", hostile, pattern), ("slow", later, pattern), ("slow", more, pattern)]
     observed: list = []
-    assert [o.item.id for o in observe(ruleset.facts, [hostile, fine], ruleset.index, slow=observed)] == [2]
-    assert observed == [("aid signal 0", hostile, "(a{1,30}){1,30}(?!c)b")]
+    found = observe(ruleset.facts, [fine, hostile, later, more], ruleset.index, slow=observed)
+    assert [o.item.id for o in found] == [1]
+    assert observed == [("aid signal 0", s, pattern) for s in (hostile, later, more)]
+    # one time limit spent per rule and poll, however many hostile items it carries
     assert [(s["rule"], s["timeouts"]) for s in ruleset.slow_terms()] == [('alert "slow"', 1),
                                                                           ('fact "aid" signal 0', 1)]
     explained = explain_item(ruleset, hostile)
@@ -215,7 +221,8 @@ alerts:
 """)
     daemon = DaemonProcess(tmp_path, {"WATCHER_RULES": str(rules_dir), "WATCHER_DB": str(tmp_path / "w.db")})
     try:
-        daemon.wait_for(r"rule too slow; the item is recorded as not matched by it rule=slow feed=hostile")
+        daemon.wait_for(r"rule too slow; the items are recorded as not matched by it rule=slow feed=hostile "
+                        r"items=40 first_item=\d+")
         healthy_before = feed_server.count("/healthy.xml")
         deadline = time.monotonic() + 8
         while time.monotonic() < deadline:                        # while the hostile items are matched

@@ -438,9 +438,15 @@ def _last_fetch_seconds(db: Database, ruleset: Ruleset) -> dict[str, float]:
 
 
 def _log_slow(report: PollReport) -> None:
+    """One line per rule whose pattern ran out of time in this poll."""
+    by_rule: dict[str, list[int]] = {}
+    patterns: dict[str, str] = {}
     for rule, item, pattern in report.slow:
-        event(log, logging.WARNING, "rule too slow; the item is recorded as not matched by it", rule=rule,
-              feed=report.feed, item=item, pattern=pattern, budget=BUDGET)
+        by_rule.setdefault(rule, []).append(item)
+        patterns[rule] = pattern
+    for rule, items in by_rule.items():
+        event(log, logging.WARNING, "rule too slow; the items are recorded as not matched by it", rule=rule,
+              feed=report.feed, items=len(items), first_item=items[0], pattern=patterns[rule], budget=BUDGET)
 
 
 def _log_poll(report: PollReport, duration: float) -> None:

@@ -52,11 +52,12 @@ def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem],
             ) -> list[Observation]:
     """Every (fact, signal, item) that matched, in item order. With the rule set's ``index``
     only the signals that can match an item are run on it (same result). A signal whose
-    pattern runs out of time on an item reads nothing from it; ``slow`` gets ("fact F signal
-    N", item, pattern) for each."""
+    pattern runs out of time on an item reads nothing from it nor from the items after it here;
+    ``slow`` gets ("F signal N", item, pattern) for each."""
     if index is not None and not index.serves_facts(facts):
         index = None
     found: list[Observation] = []
+    gave_up: dict[int, str] = {}   # id(signal) -> its pattern that ran out of time on an earlier item
     for stored in items:
         wanted = None if index is None else index.signals_for(stored)
         if wanted is not None and not wanted:
@@ -67,11 +68,15 @@ def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem],
                 if wanted is not None and id(signal) not in wanted:
                     continue
                 try:
+                    if id(signal) in gave_up:
+                        continue
                     observation = read(fact, signal, stored, view)
                 except SlowPattern as exc:
-                    if slow is not None:
-                        slow.append((f"{fact.name} signal {signal.index}", stored, exc.term.source))
+                    gave_up[id(signal)] = exc.term.source
                     continue
+                finally:
+                    if slow is not None and id(signal) in gave_up:
+                        slow.append((f"{fact.name} signal {signal.index}", stored, gave_up[id(signal)]))
                 if observation is not None:
                     found.append(observation)
     return found

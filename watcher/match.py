@@ -243,10 +243,13 @@ def match_items(rules: Sequence[ItemRule], items: Iterable[StoredItem],
 
     With the rule set's ``index`` only the rules that can match an item are run on it (same
     result, far fewer regex searches: see ``matchindex``). A rule whose pattern runs out of
-    time on an item does not match it; ``slow`` gets (rule, item, pattern) for each."""
+    time on an item does not match it, nor the items after it here (one poll's items: a feed of
+    hostile items costs one time limit per rule, not one per item); ``slow`` gets (rule, item,
+    pattern) for each."""
     if index is not None and not index.serves_rules(rules):
         index = None
     matches: list[Match] = []
+    gave_up: dict[str, str] = {}   # rule -> its pattern that ran out of time on an earlier item
     for stored in items:
         candidates = rules if index is None else index.rules_for(stored)
         if not candidates:
@@ -258,11 +261,15 @@ def match_items(rules: Sequence[ItemRule], items: Iterable[StoredItem],
             if stored.updated and not rule.updates:
                 continue
             try:
+                if rule.name in gave_up:
+                    continue
                 hits = rule.matcher.match_view(view)
             except SlowPattern as exc:
-                if slow is not None:
-                    slow.append((rule.name, stored, exc.term.source))
+                gave_up[rule.name] = exc.term.source
                 continue
+            finally:
+                if slow is not None and rule.name in gave_up:
+                    slow.append((rule.name, stored, gave_up[rule.name]))
             if hits is not None:
                 matches.append(Match(rule.name, stored, hits))
     return matches
