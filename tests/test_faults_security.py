@@ -243,3 +243,19 @@ channels:
     assert explained.returncode == 0, explained.stderr
     requested = {path for path, _ in feed_server.hits}
     assert requested == {"/rss.xml", "/atom.xml"}, sorted(requested)
+
+
+def test_watchers_own_settings_in_the_environment_are_not_taken_for_secrets():
+    """A channel URL may contain an address the operator allowed (WATCHER_ALLOW_ADDRESSES): that
+    setting must not be masked in the log, where tests and operators read the endpoint's URL."""
+    from watcher.app import SETTING_VARIABLES
+    from watcher.cli import cli
+
+    def envvars(group):
+        for param in group.params:
+            if getattr(param, "envvar", None):
+                yield param.envvar
+        for command in getattr(group, "commands", {}).values():
+            yield from envvars(command)
+
+    assert set(envvars(cli)) == SETTING_VARIABLES

@@ -53,6 +53,13 @@ from .web import Check, Hooks, StatusServer
 log = logging.getLogger(__name__)
 
 
+# watcher's own settings from the environment: never secrets, though a channel URL may well
+# contain one (an address allowed with WATCHER_ALLOW_ADDRESSES), which must not be masked
+SETTING_VARIABLES = frozenset({"WATCHER_RULES", "WATCHER_DB", "WATCHER_ALLOW_ADDRESSES", "WATCHER_HTTP",
+                               "WATCHER_LOG_LEVEL", "WATCHER_LOG_FORMAT", "WATCHER_KEEP_ITEMS",
+                               "WATCHER_DRAIN_TIMEOUT"})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Run-time settings (from flags and environment variables; rules live in rule files)."""
@@ -111,8 +118,8 @@ class Watcher:
         carriers = [c.url.reveal() for c in ruleset.channels.values()]
         carriers += [f.proxy.reveal() for f in ruleset.feeds.values() if f.proxy is not None]
         carriers += [value for f in ruleset.feeds.values() for _, value in f.headers]
-        for value in os.environ.values():
-            if value and any(value in carrier for carrier in carriers):
+        for name, value in os.environ.items():
+            if value and name not in SETTING_VARIABLES and any(value in carrier for carrier in carriers):
                 register_secret(value)
         for feed in ruleset.feeds.values():
             if feed.proxy is not None:
