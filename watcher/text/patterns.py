@@ -169,11 +169,19 @@ def probe(term: CompiledTerm) -> str | None:
 def compile_pattern(source: str, regex_text: str, flags: int) -> CompiledTerm:
     """``regex_text`` (Python syntax; ``source`` as the author wrote it) on the best engine."""
     reference = re.compile(regex_text, flags)
-    try:
-        linear = _Linear(regex_text, flags)
-    except _Unsupported as exc:
-        return CompiledTerm(source, reference, "budget", str(exc))
+    linear = _linear(regex_text, flags)
+    if isinstance(linear, str):
+        return CompiledTerm(source, reference, "budget", linear)
     return CompiledTerm(source, reference, "re2", None, linear)
+
+
+@functools.lru_cache(maxsize=8192)   # a reload compiles the same patterns again; RE2 programs are immutable
+def _linear(regex_text: str, flags: int) -> _Linear | str:
+    """The RE2 form of a pattern, or why there is none."""
+    try:
+        return _Linear(regex_text, flags)
+    except _Unsupported as exc:
+        return str(exc)
 
 
 @functools.lru_cache(maxsize=4096)   # a reload compiles the same patterns again
