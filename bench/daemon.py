@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import farm, rulesgen
 from .hook import Arrivals
-from .passes import WATCHER
+from .passes import LOOPBACK, WATCHER
 from .probe import tree, tree_cpu
 
 _POLL = re.compile(r"\bpoll\b.*\bfeed=")
@@ -75,7 +75,7 @@ class Daemon:
         self.log = log
         self._out = log.with_suffix(".out").open("wb")
         self._err = log.open("wb")
-        self.process = subprocess.Popen([str(WATCHER), "--rules", str(rules), "--db", str(db), "run"],
+        self.process = subprocess.Popen([str(WATCHER), *LOOPBACK, "--rules", str(rules), "--db", str(db), "run"],
                                         stdout=self._out, stderr=self._err, start_new_session=True)
 
     def wait_for(self, polls: int, timeout: float) -> None:

@@ -36,6 +36,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from bench.load_server import Feed, plan, serve
+from bench.passes import LOOPBACK
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,8 +108,9 @@ def run(args: argparse.Namespace, folder: Path) -> dict:
     farm.start()
     time.sleep(2)                                    # the farm binds its thousand addresses
     log = folder / "daemon.log"
-    command = [sys.executable, "-m", "watcher", "--rules", str(rules), "--db", str(folder / "w.db"), "--log-level",
-               "WARNING", "run", "--http", "127.0.0.1:0", "--parse-workers", str(args.workers), "--no-watch"]
+    command = [sys.executable, "-m", "watcher", *LOOPBACK, "--rules", str(rules), "--db", str(folder / "w.db"),
+               "--log-level", "WARNING", "run", "--http", "127.0.0.1:0", "--parse-workers", str(args.workers),
+               "--no-watch"]
     with log.open("w") as sink:
         daemon = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
     launched = time.monotonic() - started

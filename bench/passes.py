@@ -25,6 +25,8 @@ from .peers import Urlwatch
 
 ROOT = Path(__file__).resolve().parent.parent
 WATCHER = ROOT / ".venv" / "bin" / "watcher"
+# the farm is served on loopback (nginx, bench.load_server), which watcher refuses unless allowed
+LOOPBACK = ("--allow-addresses", "127.0.0.0/8")
 SCENARIOS = ("cold", "warm", "changed", "no-validators")
 CHANGED_SHARE = 0.05
 _SUMMARY = re.compile(r"checked (\d+) feeds: (\d+) new items, (\d+) alerts queued, (\d+) sent, (\d+) to retry, "
@@ -93,7 +95,8 @@ class PassBench:
 
     def watcher(self, scenario: str, rep: int, rules: Path) -> Run:
         out = self.work / "runs" / f"watcher-{scenario}-{rep}.json"
-        result = probe(out, [str(WATCHER), "--rules", str(rules), "--db", str(self.db), "check"], self.timeout)
+        result = probe(out, [str(WATCHER), *LOOPBACK, "--rules", str(rules), "--db", str(self.db), "check"],
+                       self.timeout)
         found = _SUMMARY.search(result["stderr"])
         outcome = dict(zip(("feeds", "new", "queued", "sent", "retry", "failed"),
                            map(int, found.groups()), strict=True)) if found else {}

@@ -22,6 +22,9 @@ from pathlib import Path
 from . import farm, nginx, rulesgen
 from .passes import WATCHER, drain_outbox
 
+# an older checkout has no --allow-addresses: the environment variable is read by the new ones only
+LOOPBACK_ENV = {"WATCHER_ALLOW_ADDRESSES": "127.0.0.0/8"}
+
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
 # the first frame (innermost last) that names one of these decides a sample's stage
@@ -67,7 +70,7 @@ def summarise(raw: Path, top: int = 25) -> str:
 def _watcher(commit: str | None) -> tuple[list[str], dict[str, str]]:
     """The command that runs watcher: this checkout's, or an earlier commit's package."""
     if commit is None:
-        return [str(WATCHER)], dict(os.environ)
+        return [str(WATCHER)], {**os.environ, **LOOPBACK_ENV}
     source = WORK / f"source-{commit}"
     if not (source / "watcher").exists():
         source.mkdir(parents=True, exist_ok=True)
@@ -76,7 +79,8 @@ def _watcher(commit: str | None) -> tuple[list[str], dict[str, str]]:
         subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
     # -S: no site hooks, so the editable install's import finder cannot pick this checkout's package
     packages = next(p for p in sys.path if p.endswith("site-packages"))
-    return [sys.executable, "-S", "-m", "watcher"], {**os.environ, "PYTHONPATH": f"{source}{os.pathsep}{packages}"}
+    return [sys.executable, "-S", "-m", "watcher"], {**os.environ, **LOOPBACK_ENV,
+                                                      "PYTHONPATH": f"{source}{os.pathsep}{packages}"}
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import settings
 
 from servers import FeedServer, WebhookReceiver
+from watcher.addresses import split_networks
 
 # Property tests run the same examples on every run of the suite (a red build always means a
 # change, never a dice roll); HYPOTHESIS_PROFILE=explore searches widely with fresh random input.
@@ -23,6 +24,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+
+# The test servers listen on 127.0.0.1, an address watcher refuses to fetch from unless the
+# operator allows it (watcher/addresses.py). Tests that fetch from them opt in with these, by
+# name: LOOPBACK for Settings(allow_addresses=...) and Fetcher(allowed=...), LOOPBACK_ENV for the
+# CLI and the daemon as a subprocess (run_cli and DaemonProcess pass it). Only 127.0.0.1: a
+# redirect or a DNS answer that leads to any other address is still refused.
+LOOPBACK = split_networks("127.0.0.1")
+LOOPBACK_ENV = {"WATCHER_ALLOW_ADDRESSES": "127.0.0.1"}
 
 
 @pytest.fixture
@@ -75,7 +84,7 @@ def rfc822(when: datetime) -> str:
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the real `watcher` console command as a subprocess."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    """Run the real `watcher` console command as a subprocess (allowed to fetch from 127.0.0.1)."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **LOOPBACK_ENV, **(env or {})}
     return subprocess.run([sys.executable, "-m", "watcher", *args], capture_output=True, text=True,
                           env=full_env, cwd=cwd or ROOT, timeout=timeout)

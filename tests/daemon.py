@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import LOOPBACK_ENV, ROOT
 
 
 def get(url: str, timeout: float = 10) -> tuple[int, str]:
@@ -30,7 +30,7 @@ class DaemonProcess:
     def __init__(self, tmp_path: Path, env: dict[str, str], *args: str):
         self.log_path = tmp_path / f"daemon-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("w")
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **LOOPBACK_ENV, **env}   # feeds on 127.0.0.1
         self.proc = subprocess.Popen([sys.executable, "-m", "watcher", "run", "--http", "127.0.0.1:0",
                                       "--parse-workers", "0", *args],
                                      stdout=self._log, stderr=subprocess.STDOUT, env=full_env, cwd=ROOT)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from conftest import LOOPBACK
 from watcher.app import Settings, Watcher
 
 
@@ -88,5 +89,5 @@ class LogLines(logging.Handler):
 def settings(tmp_path: Path, rules: Path, **overrides: Any) -> Settings:
     """Settings for a short in-process run: no HTTP, no file watching, quick heartbeats."""
     base: dict[str, Any] = {"rules": rules, "db": tmp_path / "w.db", "parse_workers": 0, "watch_rules": False,
-                            "heartbeat": 0.5, "drain_timeout": 5.0}
+                            "heartbeat": 0.5, "drain_timeout": 5.0, "allow_addresses": LOOPBACK}
     return Settings(**{**base, **overrides})

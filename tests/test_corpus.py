@@ -12,7 +12,7 @@ import sqlite3
 import feedparser
 import pytest
 
-from conftest import write_rules
+from conftest import LOOPBACK, write_rules
 from corpus import cases, needs_corpus
 from watcher.app import Settings, Watcher
 from watcher.identity import canonical_url, html_to_text, item_key
@@ -53,7 +53,8 @@ def test_every_corpus_file_goes_through_fetch_parse_and_store(tmp_path, feed_ser
     rules.mkdir()
     write_rules(rules, "feeds:\n" + "".join(f"  {name}:\n    url: {feed_server.url(route)}\n"
                                             for name, (_, route) in names.items()))
-    settings = Settings(rules=rules, db=tmp_path / "w.db", parse_workers=2, watch_rules=False, check_concurrency=20)
+    settings = Settings(allow_addresses=LOOPBACK,
+                        rules=rules, db=tmp_path / "w.db", parse_workers=2, watch_rules=False, check_concurrency=20)
 
     async def go():
         watcher = Watcher(settings)

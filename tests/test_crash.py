@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, crash_rng, rfc822, run_cli, write_rules, write_story_rules
+from conftest import LOOPBACK_ENV, ROOT, crash_rng, rfc822, run_cli, write_rules, write_story_rules
 from servers import WebhookReceiver, rss
 
 ROUNDS = 24
@@ -35,8 +35,8 @@ PER_ROUND = 6  # new items per feed per round
 def _start(env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("ab") as out:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([sys.executable, "-m", "watcher", "run", "--parse-workers", "0", "--http", "off"],
-                                cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **env}, stdout=out,
-                                stderr=out, start_new_session=True)
+                                cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **LOOPBACK_ENV, **env},
+                                stdout=out, stderr=out, start_new_session=True)
 
 
 def _kill(process: subprocess.Popen) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, UTC
 
 import pytest
 
-from conftest import rfc822, write_rules
+from conftest import LOOPBACK, rfc822, write_rules
 from servers import rss
 from smtp import MailReceiver
 from watcher.app import Settings, Watcher
@@ -58,7 +58,8 @@ def mail():
 
 async def _check_all(rules, db):
     """`watcher check` in-process: one pass over every feed, then deliver."""
-    watcher = Watcher(Settings(rules=rules, db=db, parse_workers=0, watch_rules=False), console=io.StringIO())
+    watcher = Watcher(Settings(allow_addresses=LOOPBACK, rules=rules, db=db, parse_workers=0, watch_rules=False),
+                      console=io.StringIO())
     await watcher.open()
     try:
         return await watcher.check_all()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import rfc822, write_rules
+from conftest import LOOPBACK, LOOPBACK_ENV, rfc822, write_rules
 from servers import rss
 from watcher.app import Settings, Watcher
 from watcher.fetch import FetchLimits
@@ -122,7 +122,8 @@ def test_hostile_feeds_are_contained(tmp_path, feed_server, receiver):
     rules.mkdir()
     _rules(rules, urls, receiver.url("/hook"))
     limits = FetchLimits(connect_timeout=2, read_timeout=2, total_timeout=3, max_bytes=1_000_000, max_redirects=5)
-    watcher = Watcher(Settings(rules=rules, db=tmp_path / "w.db", parse_workers=1, fetch=limits),
+    watcher = Watcher(Settings(allow_addresses=LOOPBACK,
+                               rules=rules, db=tmp_path / "w.db", parse_workers=1, fetch=limits),
                       console=io.StringIO())
 
     async def scenario():
@@ -168,7 +169,7 @@ def test_gzip_bomb_is_cut_without_inflating_it_whole(feed_server):
     feed_server.set("/bomb", b"<rss>" + b" " * 40_000_000, gzip=True)
 
     async def go():
-        fetcher = Fetcher(FetchLimits(max_bytes=1_000_000))
+        fetcher = Fetcher(FetchLimits(max_bytes=1_000_000), allowed=LOOPBACK)
         try:
             await fetcher.fetch(feed_server.url("/bomb"))
         finally:
@@ -199,7 +200,8 @@ def test_every_corpus_file_through_the_daemon(tmp_path, feed_server):
     rules = tmp_path / "rules"
     rules.mkdir()
     _rules(rules, urls, "console")
-    watcher = Watcher(Settings(rules=rules, db=tmp_path / "w.db", parse_workers=2, check_concurrency=50),
+    watcher = Watcher(Settings(allow_addresses=LOOPBACK,
+                               rules=rules, db=tmp_path / "w.db", parse_workers=2, check_concurrency=50),
                       console=io.StringIO())
 
     async def scenario():
@@ -237,7 +239,7 @@ def test_slow_and_failing_feeds_do_not_hold_up_a_healthy_one(tmp_path, feed_serv
     feeds = "\n".join(f"  {name}:\n    url: {url}\n    interval: {2 if name == 'healthy' else 3}"
                       for name, url in urls.items())
     write_rules(rules, f"settings:\n  interval: 2\nfeeds:\n{feeds}\n")
-    env = {**os.environ, "WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db")}
+    env = {**os.environ, **LOOPBACK_ENV, "WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db")}
     command = [sys.executable, "-m", "watcher", "run", "--parse-workers", "1", "--http", "off"]
     daemon = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, rfc822, write_rules, write_story_rules
+from conftest import LOOPBACK_ENV, ROOT, rfc822, write_rules, write_story_rules
 from servers import rss
 
 pytestmark = pytest.mark.slow
@@ -43,7 +43,8 @@ needs_mounts = pytest.mark.skipif(REASON is not None, reason=REASON or "")
 
 
 def _env(rules: Path, db: Path, **more: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONUNBUFFERED": "1", "WATCHER_RULES": str(rules), "WATCHER_DB": str(db), **more}
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **LOOPBACK_ENV, "WATCHER_RULES": str(rules), "WATCHER_DB": str(db),
+            **more}
 
 
 @needs_mounts

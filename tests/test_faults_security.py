@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, rfc822, run_cli, write_rules
+from conftest import LOOPBACK, LOOPBACK_ENV, ROOT, rfc822, run_cli, write_rules
 from daemon import DaemonProcess
 from servers import rss
 from watcher.app import Settings, Watcher
@@ -146,7 +146,7 @@ def test_a_daemon_given_only_a_port_listens_on_loopback_only(tmp_path, rules_dir
     write_rules(rules_dir, f"feeds:\n  wire: {{url: \"{feed_server.url('/wire.xml')}\"}}\n")
     log = tmp_path / "daemon.log"
     with log.open("w") as out:
-        env = {**os.environ, "WATCHER_RULES": str(rules_dir), "WATCHER_DB": str(tmp_path / "w.db")}
+        env = {**os.environ, **LOOPBACK_ENV, "WATCHER_RULES": str(rules_dir), "WATCHER_DB": str(tmp_path / "w.db")}
         daemon = subprocess.Popen([sys.executable, "-m", "watcher", "run", "--http", ":0"], stdout=out,
                                   stderr=subprocess.STDOUT, cwd=ROOT, env=env)
     try:
@@ -222,7 +222,8 @@ alerts:
 channels:
   team: {receiver.url('/team')}
 """)
-    watcher = Watcher(Settings(rules=rules_dir, db=tmp_path / "w.db", parse_workers=1), console=io.StringIO())
+    watcher = Watcher(Settings(allow_addresses=LOOPBACK,
+                               rules=rules_dir, db=tmp_path / "w.db", parse_workers=1), console=io.StringIO())
 
     async def passes() -> list:
         await watcher.open()
@@ -242,3 +243,19 @@ channels:
     assert explained.returncode == 0, explained.stderr
     requested = {path for path, _ in feed_server.hits}
     assert requested == {"/rss.xml", "/atom.xml"}, sorted(requested)
+
+
+def test_watchers_own_settings_in_the_environment_are_not_taken_for_secrets():
+    """A channel URL may contain an address the operator allowed (WATCHER_ALLOW_ADDRESSES): that
+    setting must not be masked in the log, where tests and operators read the endpoint's URL."""
+    from watcher.app import SETTING_VARIABLES
+    from watcher.cli import cli
+
+    def envvars(group):
+        for param in group.params:
+            if getattr(param, "envvar", None):
+                yield param.envvar
+        for command in getattr(group, "commands", {}).values():
+            yield from envvars(command)
+
+    assert set(envvars(cli)) == SETTING_VARIABLES

@@ -20,7 +20,7 @@ from datetime import datetime, UTC
 
 import pytest
 
-from conftest import rfc822, write_rules
+from conftest import LOOPBACK, rfc822, write_rules
 from servers import rss, slow_to_parse
 from watcher.app import Settings, Watcher
 from watcher.fetch import FetchLimits
@@ -106,7 +106,8 @@ def test_slow_feeds_are_remembered_and_start_in_their_own_lane_after_a_restart(t
     limits = FetchLimits(slow_after=1.0, read_timeout=2.0, total_timeout=2.5)
 
     def daemon() -> Watcher:
-        return Watcher(Settings(rules=rules_dir, db=tmp_path / "w.db", parse_workers=0, fetch=limits),
+        return Watcher(Settings(allow_addresses=LOOPBACK,
+                                rules=rules_dir, db=tmp_path / "w.db", parse_workers=0, fetch=limits),
                        console=io.StringIO())
 
     async def first_run():
@@ -145,7 +146,8 @@ def test_connect_and_read_timeouts_are_recorded_and_hold_up_nothing(tmp_path, ru
                  "stops-mid-body": f"http://127.0.0.1:{half.port}/"}
         _rules(rules_dir, urls)
         limits = FetchLimits(connect_timeout=1, read_timeout=1, total_timeout=10)
-        watcher = Watcher(Settings(rules=rules_dir, db=tmp_path / "w.db", parse_workers=0, fetch=limits),
+        watcher = Watcher(Settings(allow_addresses=LOOPBACK,
+                                   rules=rules_dir, db=tmp_path / "w.db", parse_workers=0, fetch=limits),
                           console=io.StringIO())
 
         async def scenario():
@@ -178,7 +180,8 @@ def _parse_rig(tmp_path, rules_dir, feed_server, names: list[str], *, timeout: f
         if not name.startswith("slow"):
             feed_server.set(f"/{name}", _healthy(int(name.removeprefix("healthy"))))
     _rules(rules_dir, urls)
-    return Watcher(Settings(rules=rules_dir, db=tmp_path / "w.db", parse_workers=2, parse_timeout=timeout),
+    return Watcher(Settings(allow_addresses=LOOPBACK,
+                            rules=rules_dir, db=tmp_path / "w.db", parse_workers=2, parse_timeout=timeout),
                    console=io.StringIO())
 
 

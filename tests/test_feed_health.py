@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, UTC
 
 import pytest
 
-from conftest import write_rules
+from conftest import LOOPBACK, write_rules
 from servers import rss
 from watcher.alerts import feed_alerts
 from watcher.app import Settings, Watcher
@@ -92,7 +92,8 @@ def test_a_failing_feed_alerts_once_after_the_threshold_and_once_when_back(tmp_p
     feed_server.set("/wire.xml", "oops", status=503)
     feed_server.set("/other.xml", "oops", status=503)           # not watched by the rule: never alerts
     clock = Clock(T0)
-    watcher = Watcher(Settings(rules=rules_dir, db=tmp_path / "w.db", parse_workers=0), clock=clock,
+    watcher = Watcher(Settings(allow_addresses=LOOPBACK,
+                               rules=rules_dir, db=tmp_path / "w.db", parse_workers=0), clock=clock,
                       console=io.StringIO())
 
     async def scenario() -> list[list[str]]:

@@ -56,12 +56,13 @@ def test_the_readme_polling_examples_validate(tmp_path):
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Polling", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "feeds.yaml").write_text(blocks[0])
     (rules / "json-feed.yaml").write_text(blocks[1])
     (rules / "alerts.yaml").write_text(blocks[2] + "feeds:\n  other: {url: 'https://o.example/rss'}\n")
+    (rules / "addresses.yaml").write_text(blocks[3])          # a feed on the newsroom's own network
     result = run_cli("validate", env={"WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db"),
                                       "PAPER_TOKEN": "x" * 12, "NEWSROOM_PROXY": "http://proxy.example:3128"})
     assert result.returncode == 0, result.stdout + result.stderr

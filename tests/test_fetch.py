@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from conftest import LOOPBACK
 from servers import rss
 from watcher.errors import FetchError
 from watcher.fetch import FetchLimits, Fetcher, retry_after
@@ -16,7 +17,7 @@ BODY = rss([{"title": "x", "guid": "1"}])
 
 def fetch(url, limits=FetchLimits(), **kw):
     async def go():
-        fetcher = Fetcher(limits)
+        fetcher = Fetcher(limits, allowed=LOOPBACK)
         try:
             return await fetcher.fetch(url, **kw)
         finally:
@@ -135,6 +136,11 @@ def test_connect_and_read_timeouts_are_named(feed_server):
     assert caught.value.kind == "timeout"
 
 
+async def _loopback(host: str, port: int) -> list[str]:
+    """Every name is 127.0.0.1 (the machine's resolver may also answer ::1 for localhost)."""
+    return ["127.0.0.1"]
+
+
 def test_concurrency_is_limited_per_host_and_overall(feed_server):
     import threading
     import time
@@ -160,7 +166,7 @@ def test_concurrency_is_limited_per_host_and_overall(feed_server):
     feed_server.set("/c", handler=handler)
 
     async def go():
-        fetcher = Fetcher(FetchLimits(per_host=2, max_connections=3))
+        fetcher = Fetcher(FetchLimits(per_host=2, max_connections=3), allowed=LOOPBACK, resolve=_loopback)
         try:
             urls = [f"http://{host}:{feed_server.port}/c" for host in ("127.0.0.1", "localhost") for _ in range(6)]
             return await asyncio.gather(*(fetcher.fetch(u) for u in urls))
@@ -212,7 +218,7 @@ def test_feeds_that_were_slow_take_their_own_lane_and_never_hold_up_prompt_ones(
                          per_host=10)
 
     async def go() -> None:
-        fetcher = Fetcher(limits)
+        fetcher = Fetcher(limits, allowed=LOOPBACK)
 
         async def attempt(path: str) -> str:
             try:

@@ -17,7 +17,7 @@ from datetime import datetime, UTC
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import rfc822, run_cli, write_rules
+from conftest import LOOPBACK, rfc822, run_cli, write_rules
 from servers import rss
 from watcher.app import Settings, Watcher
 from watcher.web import parse_address
@@ -72,7 +72,8 @@ class Daemon:
     """`Watcher.run` in a background task of a test's event loop, with its HTTP endpoint."""
 
     def __init__(self, tmp_path, rules_dir, **settings):
-        self.watcher = Watcher(Settings(rules=rules_dir, db=tmp_path / "w.db", parse_workers=0, watch_rules=False,
+        self.watcher = Watcher(Settings(allow_addresses=LOOPBACK,
+                                        rules=rules_dir, db=tmp_path / "w.db", parse_workers=0, watch_rules=False,
                                         http=("127.0.0.1", 0), heartbeat=0.2, **settings), console=io.StringIO())
         self.stop = asyncio.Event()
 

@@ -10,6 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "watcher"
 # the only modules (or packages) allowed to import each outside library
 HOMES = {
     "httpx": {"fetch"},
+    "httpcore": {"fetch", "connect"},     # connect: the network backend under httpx's transport
     "feedparser": {"parse"},
     "apprise": {"deliver"},
     "sqlite_utils": {"store"},
@@ -21,6 +22,8 @@ HOMES = {
     "pydantic": {"ruleset"},
     "prometheus_client": {"metrics"},
     "ahocorasick": {"matchindex"},
+    "re2": {"text"},                      # text/patterns: the engines a rule's pattern runs on
+    "regex": {"text"},
 }
 # pure stages: no I/O modules, no orchestration
 PURE = {"match", "facts", "alerts", "identity", "polling", "parse", "fastparse", "models", "errors", "timefmt",

@@ -9,7 +9,7 @@ import sqlite3
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
-from conftest import rfc822, run_cli, write_rules
+from conftest import LOOPBACK, rfc822, run_cli, write_rules
 from servers import rss
 from watcher.app import Settings, Watcher
 from watcher.noise import parse_matcher
@@ -58,7 +58,8 @@ class Rig:
         self.items: dict[str, list[dict[str, str]]] = {"wire": [], "wire2": []}
         self.publish("wire")
         self.publish("wire2")
-        self.watcher = Watcher(Settings(rules=folder, db=tmp_path / "w.db", parse_workers=0, watch_rules=False),
+        self.watcher = Watcher(Settings(allow_addresses=LOOPBACK,
+                                        rules=folder, db=tmp_path / "w.db", parse_workers=0, watch_rules=False),
                                clock=self.clock, console=io.StringIO())
         self.db = tmp_path / "w.db"
 

@@ -18,6 +18,7 @@ from watcher.errors import StoreError
 from watcher.metrics import Metrics
 from watcher.models import AlertDraft, Evidence, FactChange, Item
 from watcher.store import feeds, items, ledger, open_database, outbox, status, upkeep
+from conftest import LOOPBACK
 
 NOW = datetime(2024, 4, 24, 12, 0, tzinfo=UTC)
 
@@ -180,7 +181,8 @@ def test_the_daemons_housekeeping_runs_retention_in_batches(tmp_path, rules_dir)
 
     write_rules(rules_dir, 'feeds:\n  wire: {url: "https://w.example/rss"}\n')
     clock = [NOW]
-    watcher = Watcher(Settings(rules=rules_dir, db=tmp_path / "w.db", parse_workers=0, keep_items=90 * 86400),
+    watcher = Watcher(Settings(allow_addresses=LOOPBACK,
+                               rules=rules_dir, db=tmp_path / "w.db", parse_workers=0, keep_items=90 * 86400),
                       clock=lambda: clock[0], console=io.StringIO())
 
     async def scenario() -> tuple[int, int]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import rfc822, run_cli, write_rules
+from conftest import LOOPBACK, rfc822, run_cli, write_rules
 from servers import rss
 from watcher.app import Settings, Watcher
 from watcher.fetch import FetchLimits
@@ -48,7 +48,8 @@ class Harness:
         write_rules(self.rules, f"feeds:\n  wire:\n    url: {feed_server.url('/wire.xml')}\n    interval: 1m\n"
                     + textwrap.dedent(extra))
         self.clock = Clock()
-        self.settings = Settings(rules=self.rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False,
+        self.settings = Settings(allow_addresses=LOOPBACK,
+                                 rules=self.rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False,
                                  poll=policy, fetch=limits)
 
     async def poll(self, times: int = 1, *, advance: float = 0) -> list[feeds.FeedRow]:

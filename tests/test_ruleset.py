@@ -26,6 +26,8 @@ EXPECTED = [
                           "template, expected 'end of print statement'."),
     ("interval-too-short.yaml", "2:13: settings.interval: an interval is at least 1s, got 0s"),
     ("bad-url.yaml", "3:10: feed \"wire\": url: 'example.com/rss' is not an http:// or https:// address"),
+    ("bad-network.yaml", "4:5: feed \"intranet\": allow_addresses: 'intranet' is not an IP address or network "
+                         "(such as 127.0.0.1 or 10.0.0.0/8)"),
     ("bad-yaml.yaml", "5:1: this is not valid YAML: expected ',' or ']', but got '<stream end>' "
                       "(in the [ list that starts at line 4, column 11)"),
     ("duplicate-key.yaml", "4:3: the key 'wire' appears twice in the same block (the block starts on line 2)"),

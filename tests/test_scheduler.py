@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from conftest import write_rules
+from conftest import LOOPBACK, write_rules
 from servers import rss
 from test_poll_cycle import START, Clock
 from watcher.app import Settings, Watcher
@@ -57,7 +57,7 @@ def test_a_restart_resumes_each_feed_from_its_row(tmp_path, feed_server):
     _rules(rules, feed_server, ["ok", "failing", "fresh"])
     feed_server.set("/ok", rss([{"title": "x", "guid": "urn:1"}]))
     feed_server.set("/failing", "no", status=500)
-    settings = Settings(rules=rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False,
+    settings = Settings(allow_addresses=LOOPBACK, rules=rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False,
                         poll=PollPolicy(max_backoff=6 * 3600))
     clock = Clock()
 
@@ -102,7 +102,7 @@ def test_reload_adds_removes_and_reschedules_jobs(tmp_path, feed_server):
     _rules(rules, feed_server, ["a", "b", "c"], interval="2h")
     for name in "abcd":
         feed_server.set(f"/{name}", rss([]))
-    settings = Settings(rules=rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False,
+    settings = Settings(allow_addresses=LOOPBACK, rules=rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False,
                         poll=PollPolicy(restart_spread=3600))
 
     async def go():
@@ -136,7 +136,7 @@ def test_the_daemon_polls_on_its_own_and_stores_the_next_poll(tmp_path, feed_ser
     rules.mkdir()
     _rules(rules, feed_server, ["quick"], interval="2s")
     feed_server.set("/quick", rss([{"title": "x", "guid": "urn:1"}]))
-    settings = Settings(rules=rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False)
+    settings = Settings(allow_addresses=LOOPBACK, rules=rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False)
 
     async def go():
         watcher = Watcher(settings)

@@ -30,6 +30,7 @@ from typing import Any, TextIO
 from collections.abc import Callable, Collection
 
 from . import __version__, feedhealth, polling
+from .addresses import Network
 from .deliver import Channels, SendThreads, check_config, check_url
 from .dispatch import Dispatcher, DispatchReport, RetryPolicy
 from .errors import Problem, RuleError, StoreError, WatcherError
@@ -43,12 +44,20 @@ from .ruleset import Ruleset, load_rules
 from .ruleset.load import emptied_files, file_sizes
 from .scheduler import FeedScheduler, JobSpec
 from .store import Database, StateLock, Store, feeds, ledger
+from .text.patterns import BUDGET
 from .timefmt import utcnow
 from .housekeeping import Housekeeper
 from .vitals import Vitals
 from .web import Check, Hooks, StatusServer
 
 log = logging.getLogger(__name__)
+
+
+# watcher's own settings from the environment: never secrets, though a channel URL may well
+# contain one (an address allowed with WATCHER_ALLOW_ADDRESSES), which must not be masked
+SETTING_VARIABLES = frozenset({"WATCHER_RULES", "WATCHER_DB", "WATCHER_ALLOW_ADDRESSES", "WATCHER_HTTP",
+                               "WATCHER_LOG_LEVEL", "WATCHER_LOG_FORMAT", "WATCHER_KEEP_ITEMS",
+                               "WATCHER_DRAIN_TIMEOUT"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,9 @@ class Settings:
     keep_items: float = 0.0           # seconds before old items' text is cleared (0: keep forever)
     upkeep_every: float = 3600.0      # seconds between retention passes
     fetch: FetchLimits = field(default_factory=FetchLimits)
+    # networks every feed may be fetched from besides public addresses (--allow-addresses); none
+    # by default: loopback, private and link-local addresses are refused (see ``addresses``)
+    allow_addresses: tuple[Network, ...] = ()
     poll: polling.PollPolicy = field(default_factory=polling.PollPolicy)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -108,8 +120,8 @@ class Watcher:
         carriers = [c.url.reveal() for c in ruleset.channels.values()]
         carriers += [f.proxy.reveal() for f in ruleset.feeds.values() if f.proxy is not None]
         carriers += [value for f in ruleset.feeds.values() for _, value in f.headers]
-        for value in os.environ.values():
-            if value and any(value in carrier for carrier in carriers):
+        for name, value in os.environ.items():
+            if value and name not in SETTING_VARIABLES and any(value in carrier for carrier in carriers):
                 register_secret(value)
         for feed in ruleset.feeds.values():
             if feed.proxy is not None:
@@ -189,7 +201,7 @@ class Watcher:
         except BaseException:
             self._lock.release()
             raise
-        self._fetcher = Fetcher(self.settings.fetch)
+        self._fetcher = Fetcher(self.settings.fetch, allowed=self.settings.allow_addresses)
         self._fetcher.remember(await self.store.call(_last_fetch_seconds, ruleset))
         self.dispatcher = _CountingDispatcher(self.store, self.channels, self.clock, self.settings.retry,
                                               facts=lambda: self.ruleset.facts if self.ruleset else {},
@@ -241,6 +253,7 @@ class Watcher:
         started = self.clock()
         report = await check_feed(self._services(name), ruleset, ruleset.feeds[name], started)
         _log_poll(report, (self.clock() - started).total_seconds())
+        _log_slow(report)
         self.metrics.poll(report)
         queued = 0
         try:
@@ -436,10 +449,24 @@ def _last_fetch_seconds(db: Database, ruleset: Ruleset) -> dict[str, float]:
             if row.fetch_s is not None and row.name in ruleset.feeds}
 
 
+def _log_slow(report: PollReport) -> None:
+    """One line per rule whose pattern ran out of time in this poll."""
+    by_rule: dict[str, list[int]] = {}
+    patterns: dict[str, str] = {}
+    for rule, item, pattern in report.slow:
+        by_rule.setdefault(rule, []).append(item)
+        patterns[rule] = pattern
+    for rule, items in by_rule.items():
+        event(log, logging.WARNING, "rule too slow; the items are recorded as not matched by it", rule=rule,
+              feed=report.feed, items=len(items), first_item=items[0], pattern=patterns[rule], budget=BUDGET)
+
+
 def _log_poll(report: PollReport, duration: float) -> None:
-    level = logging.WARNING if report.outcome in (PollOutcome.ERROR, PollOutcome.GONE) else logging.INFO
+    failed = report.outcome in (PollOutcome.ERROR, PollOutcome.GONE)
+    level = logging.WARNING if failed or report.cut else logging.INFO
     event(log, level, "poll", feed=report.feed, outcome=report.outcome.value, new=report.new or None,
-          updated=report.updated or None, matches=report.matches or None, alerts=report.alerts or None,
+          cut=report.cut or None, updated=report.updated or None, matches=report.matches or None,
+          alerts=report.alerts or None,
           facts=",".join(report.fact_changes) or None, error=report.error, warning=report.warning,
           duration=duration, next=report.next_poll_at.isoformat(timespec="seconds"))
 

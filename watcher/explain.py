@@ -24,6 +24,7 @@ from .models import FactState, Hit, Observation, StoredItem
 from .text.guards import Cue
 from .ruleset.compiled import Fact, Ruleset, Signal
 from .text import quantity
+from .text.patterns import BUDGET, SlowPattern
 from .text.view import ItemView
 from .timefmt import format_duration
 
@@ -57,7 +58,16 @@ def shortened(source: str, width: int = SHORT_PATTERN) -> str:
 
 def explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
     """Every term of ``matcher`` with where it was found, which occurrences a guard refused and
-    why, and the verdict in words."""
+    why, and the verdict in words (or which pattern ran out of time on this item)."""
+    try:
+        return _explain_matcher(matcher, view)
+    except SlowPattern as exc:
+        slow = (f"slow: the pattern '{exc.term.source}' took longer than {BUDGET:g}s on this item, so the daemon "
+                "records the item as not matched by it")
+        return MatchReport(False, slow, (), (), "", slow)
+
+
+def _explain_matcher(matcher: Matcher, view: ItemView) -> MatchReport:
     scanned = matcher.scan(view)
     own = own_spans(scanned)
     lends = matcher.within != "field" and "title" in matcher.scope  # the title lends `about` terms, unguarded

@@ -41,6 +41,7 @@ from .models import Evidence, FactChange, FactNotice, FactState, Observation, Ob
     Verdict
 from .ruleset.compiled import Fact, Signal
 from .text import quantity
+from .text.patterns import SlowPattern
 from .text.view import ItemView
 
 if TYPE_CHECKING:
@@ -50,16 +51,20 @@ LIVE = (S.PENDING, S.APPLIED, S.CONFIRMED)
 
 
 def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem],
-            index: MatchIndex | None = None) -> list[Observation]:
+            index: MatchIndex | None = None, *, slow: list[tuple[str, StoredItem, str]] | None = None,
+            ) -> list[Observation]:
     """Every (fact, value, item) that signals found, in item order. With the rule set's ``index``
     only the signals that can match an item are run on it (same result).
 
     An item is one report of a value however many of the fact's signals find it (one in its
     title and another in its summary): their hits and quotes are joined into one observation,
-    so it is one piece of evidence, listed once."""
+    so it is one piece of evidence, listed once. A signal whose pattern runs out of time on an
+    item reads nothing from it nor from the items after it here; ``slow`` gets ("F signal N",
+    item, pattern) for each."""
     if index is not None and not index.serves_facts(facts):
         index = None
     found: list[Observation] = []
+    gave_up: dict[int, str] = {}   # id(signal) -> its pattern that ran out of time on an earlier item
     for stored in items:
         wanted = None if index is None else index.signals_for(stored)
         if wanted is not None and not wanted:
@@ -70,7 +75,16 @@ def observe(facts: Mapping[str, Fact], items: Iterable[StoredItem],
             for signal in fact.signals:
                 if wanted is not None and id(signal) not in wanted:
                     continue
-                observation = read(fact, signal, stored, view)
+                try:
+                    if id(signal) in gave_up:
+                        continue
+                    observation = read(fact, signal, stored, view)
+                except SlowPattern as exc:
+                    gave_up[id(signal)] = exc.term.source
+                    continue
+                finally:
+                    if slow is not None and id(signal) in gave_up:
+                        slow.append((f"{fact.name} signal {signal.index}", stored, gave_up[id(signal)]))
                 if observation is None:
                     continue
                 key = fact.key(observation.value)

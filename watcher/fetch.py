@@ -3,12 +3,16 @@
 ``Fetcher.fetch`` returns ``Fetched`` (a 200, body read within the size cap) or ``NotModified``
 (a 304), and raises ``FetchError`` for everything else, with a ``kind`` from a closed
 vocabulary: ``timeout``, ``connect``, ``proxy``, ``http``, ``gone``, ``too_large``,
-``redirects``, ``protocol``.
+``redirects``, ``protocol``, ``refused``.
 
 Politeness and limits:
 - at most ``max_connections`` fetches in flight, and at most ``per_host`` to one host; feeds
   whose last fetch took longer than ``slow_after`` (slow servers, timeouts) have a lane of their
   own (``slow_connections``), so they can never hold every slot while prompt feeds wait;
+- the same per host: slow-lane fetches hold at most ``slow_per_host`` of a host's slots, and a
+  fetch in the prompt lane gives its slot up after ``prompt_timeout`` (a timeout; the feed's
+  next fetch takes the slow lane), so two trickling feeds cannot keep the other feeds of their
+  host waiting for the whole total deadline;
 - timeouts per phase (connect, read between two chunks, write, pool) *and* a total deadline:
   a server trickling one byte a second never trips a per-phase timeout;
 - at most ``max_redirects`` redirects; a chain of permanent ones (301/308) is reported as
@@ -16,23 +20,32 @@ Politeness and limits:
 - the body is decoded here (gzip, deflate) with zlib's output limit, so the cap applies to the
   *decoded* size and a compression bomb never inflates past it in memory; brotli is not offered
   because its decoder has no output limit;
-- one client per distinct proxy (httpx binds proxies to a client), created on first use.
+- connections go only to public addresses, or to networks the operator allowed (``connect``:
+  checked on the address actually connected to, for the feed URL and every redirect alike);
+  a refusal is a ``refused`` error before anything is sent;
+- one client per distinct proxy and allowance (httpx binds proxies to a client, and a client's
+  pooled connections must never serve a feed that was not allowed to open them), made on first use.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
+import functools
 import re
 import time
 import zlib
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpcore
 import httpx
 
 from . import __version__
+from .addresses import Network, is_address, refusal
+from .connect import AddressRefused, GuardedBackend, Resolver, system_resolve
 from .errors import FetchError
 from .models import Fetched, NotModified
 
@@ -59,37 +72,57 @@ class FetchLimits:
     slow_connections: int = 50        # apart: feeds whose last fetch took longer than slow_after
     slow_after: float = 5.0
     per_host: int = 2                 # fetches in flight to one host
+    slow_per_host: int = 1            # of those, how many slow-lane fetches may hold (the rest wait)
+    # the whole fetch in the prompt lane: a server that has not answered by then gives the slot
+    # up (a timeout) and is fetched in the slow lane, with total_timeout, from its next poll on
+    prompt_timeout: float = 15.0
     keepalive: int = 10               # idle connections kept per client
 
 
 class Fetcher:
     """Fetch feeds politely: validators, limits per host and overall, a total deadline, a size cap."""
 
-    def __init__(self, limits: FetchLimits = FetchLimits(), user_agent: str = DEFAULT_USER_AGENT):
+    def __init__(self, limits: FetchLimits = FetchLimits(), user_agent: str = DEFAULT_USER_AGENT, *,
+                 allowed: tuple[Network, ...] = (), resolve: Resolver = system_resolve):
         self.limits = limits
         self.user_agent = user_agent
-        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self.allowed = allowed           # networks every feed may reach besides public addresses
+        self._resolve = resolve
+        self._clients: dict[tuple[str | None, tuple[Network, ...]], httpx.AsyncClient] = {}
         self._slots = asyncio.Semaphore(limits.max_connections)
         self._slow_slots = asyncio.Semaphore(limits.slow_connections)
         self._slow: set[str] = set()   # feed addresses whose last fetch was slow (seeded from the state at start)
-        self._per_host: dict[str, asyncio.Semaphore] = {}
+        self._per_host: dict[str, _HostSlots] = {}
 
-    def _client(self, proxy: str | None) -> httpx.AsyncClient:
-        client = self._clients.get(proxy)
+    def _client(self, proxy: str | None, allowed: tuple[Network, ...]) -> httpx.AsyncClient:
+        client = self._clients.get((proxy, allowed))
         if client is None:
             limits = self.limits
-            client = httpx.AsyncClient(
+            transport = httpx.AsyncHTTPTransport(
                 proxy=proxy,
+                limits=httpx.Limits(max_connections=limits.max_connections + limits.slow_connections,
+                                    max_keepalive_connections=min(limits.keepalive, limits.max_connections)),
+                trust_env=False,  # only proxies the rules name; never one from the environment by surprise
+            )
+            hooks = {}
+            if proxy is None:
+                # httpx 0.28 takes no network backend (encode/httpx#3749 adds one): give its pool ours
+                pool = transport._pool
+                assert isinstance(getattr(pool, "_network_backend", None), httpcore.AsyncNetworkBackend)
+                pool._network_backend = GuardedBackend(allowed, self._resolve)
+            else:   # the proxy resolves names: refuse what the URL itself says is internal
+                hooks = {"request": [functools.partial(_refuse_literal, allowed=allowed)]}
+            client = httpx.AsyncClient(
+                transport=transport,
                 follow_redirects=True,
                 max_redirects=limits.max_redirects,
                 timeout=httpx.Timeout(connect=limits.connect_timeout, read=limits.read_timeout,
                                       write=limits.write_timeout, pool=limits.total_timeout),
-                limits=httpx.Limits(max_connections=limits.max_connections + limits.slow_connections,
-                                    max_keepalive_connections=min(limits.keepalive, limits.max_connections)),
                 headers={"User-Agent": self.user_agent, "Accept": ACCEPT, "Accept-Encoding": "gzip, deflate"},
-                trust_env=False,  # only proxies the rules name; never one from the environment by surprise
+                event_hooks=hooks,
+                trust_env=False,
             )
-            self._clients[proxy] = client
+            self._clients[(proxy, allowed)] = client
         return client
 
     async def aclose(self) -> None:
@@ -99,7 +132,9 @@ class Fetcher:
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
                     headers: tuple[tuple[str, str], ...] = (), user_agent: str | None = None,
-                    proxy: str | None = None) -> Fetched | NotModified:
+                    proxy: str | None = None, allow: tuple[Network, ...] = ()) -> Fetched | NotModified:
+        """One conditional GET. ``allow``: networks this feed may reach besides the ones every
+        feed may (``allowed``) and public addresses."""
         request_headers = dict(headers)
         if user_agent:
             request_headers["User-Agent"] = user_agent
@@ -111,12 +146,15 @@ class Fetcher:
             host = httpx.URL(url).host.lower()
         except httpx.InvalidURL as exc:
             raise FetchError("protocol", f"invalid address: {exc}") from None
-        per_host = self._per_host.setdefault(host, asyncio.Semaphore(self.limits.per_host))
-        client = self._client(proxy)
-        async with per_host, self._lane(url):
+        slots = self._per_host.get(host)
+        if slots is None:
+            slots = self._per_host[host] = _HostSlots(self.limits.per_host, self.limits.slow_per_host)
+        client = self._client(proxy, tuple(dict.fromkeys(self.allowed + allow)))
+        slow = self.is_slow(url)
+        async with slots.hold(slow), self._lane(url):
             started = time.monotonic()
             try:
-                return await self._attempt(client, url, request_headers, started)
+                return await self._attempt(client, url, request_headers, started, slow)
             except FetchError as exc:
                 exc.elapsed = time.monotonic() - started   # recorded on the feed: a slow failure is slow too
                 raise
@@ -124,13 +162,17 @@ class Fetcher:
                 self._note_speed(url, time.monotonic() - started)
 
     async def _attempt(self, client: httpx.AsyncClient, url: str, headers: dict[str, str],
-                       started: float) -> Fetched | NotModified:
-        """One request within the total deadline; every failure as a ``FetchError``."""
+                       started: float, slow: bool) -> Fetched | NotModified:
+        """One request within its lane's deadline; every failure as a ``FetchError``."""
+        limits = self.limits
+        deadline = limits.total_timeout if slow else min(limits.prompt_timeout, limits.total_timeout)
         try:
-            async with asyncio.timeout(self.limits.total_timeout):
+            async with asyncio.timeout(deadline):
                 return await self._get(client, url, headers, started)
         except TimeoutError:
-            raise FetchError("timeout", f"no complete response within {self.limits.total_timeout:g}s") from None
+            later = "" if deadline >= limits.total_timeout else \
+                f"; the next fetch takes the slow lane ({limits.total_timeout:g}s)"
+            raise FetchError("timeout", f"no complete response within {deadline:g}s{later}") from None
         except httpx.TimeoutException as exc:
             raise FetchError("timeout", f"{_phase(exc)} timed out") from None
         except httpx.TooManyRedirects:
@@ -201,6 +243,24 @@ class Fetcher:
         return bytes(buffer)
 
 
+class _HostSlots:
+    """One host's connection slots: ``size`` in all, of which slow-lane fetches may hold at most
+    ``slow`` (never all of them, when there are two or more), so the host's prompt feeds always
+    have a slot that no slow transfer can take."""
+
+    def __init__(self, size: int, slow: int):
+        self._all = asyncio.Semaphore(size)
+        self._slow = asyncio.Semaphore(max(1, min(slow, size - 1)))
+
+    @contextlib.asynccontextmanager
+    async def hold(self, slow: bool) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as held:
+            if slow:
+                await held.enter_async_context(self._slow)
+            await held.enter_async_context(self._all)
+            yield
+
+
 class Decoder:
     """Undo one Content-Encoding (gzip, deflate or none), never producing more than ``limit``."""
 
@@ -246,6 +306,18 @@ class Decoder:
         if len(out) > room:
             raise self._too_large()
         return out
+
+
+async def _refuse_literal(request: httpx.Request, *, allowed: tuple[Network, ...]) -> None:
+    """For a proxied request (the feed URL or a redirect): refuse a host that is written as an
+    internal address, or that names this machine."""
+    host = request.url.host
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    if host == "localhost" or host.endswith(".localhost"):
+        raise AddressRefused(host, "127.0.0.1", port, "a loopback address (this machine)")
+    why = refusal(host, allowed) if is_address(host) else None
+    if why is not None:
+        raise AddressRefused(host, host, port, why)
 
 
 def _permanent_target(response: httpx.Response) -> str | None:

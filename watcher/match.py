@@ -34,61 +34,17 @@ from typing import TYPE_CHECKING, Any
 
 from .models import Hit, Item, Match, StoredItem
 from .text.guards import Cue
+from .text.patterns import CompiledTerm, SlowPattern, compile_pattern
 from .text.quantity import PLACEHOLDERS, READING_GROUPS, readable
 from .text.regexsource import words_regex
 from .text.view import ItemView
 
 MAX_OCCURRENCES = 50  # per term and field: enough to find an unguarded one, bounded on hostile text
-MAX_UNREADABLE = 200  # per search: matches of a number placeholder passed over as no value ("70-29")
 
 if TYPE_CHECKING:
     from .matchindex import MatchIndex
 
 
-@dataclass(frozen=True)
-class CompiledTerm:
-    source: str                # as the rule author wrote it
-    pattern: re.Pattern[str]
-
-    @property
-    def reads(self) -> bool:
-        """Does it hold a placeholder whose matches count only where they read as a value
-        ({percent}, {range}, {change})?"""
-        return not READING_GROUPS.isdisjoint(self.pattern.groupindex)
-
-    def search(self, text: str) -> re.Match[str] | None:
-        """The first match that counts (see ``finditer``)."""
-        return self.pattern.search(text) if not self.reads else next(self.finditer(text), None)
-
-    def finditer(self, text: str) -> Iterator[re.Match[str]]:
-        """The matches that count: a rate placeholder's match counts only where it reads as a
-        value, so "voted 70-29 to cut rates to 3.25%-3.5%" gives the range, not a dead end."""
-        if not self.reads:
-            yield from self.pattern.finditer(text)
-            return
-        pos, passed = 0, 0
-        while passed < MAX_UNREADABLE and (m := self.pattern.search(text, pos)) is not None:
-            if readable(m):
-                yield m
-                pos = max(m.end(), m.start() + 1)
-            else:
-                passed += 1
-                pos = m.start() + 1
-
-    def first_hit(self, texts: dict[str, str]) -> Hit | None:
-        for field, text in texts.items():
-            found = self.search(text)
-            if found:
-                return Hit(self.source, field, found.start(), found.end(), found.group(0))
-        return None
-
-    def occurrences(self, view: ItemView, field: str) -> list[re.Match[str]]:
-        found = []
-        for m in self.finditer(view.text(field)):
-            found.append(m)
-            if len(found) >= MAX_OCCURRENCES:
-                break
-        return found
 
 
 def expand_placeholders(regex: str) -> str:
@@ -99,9 +55,14 @@ def expand_placeholders(regex: str) -> str:
 
 
 def compile_term(source: str, *, words: bool, case_sensitive: bool = False) -> CompiledTerm:
+    """A term on the engine that can run it in linear time, else on one with a time budget
+    (``text/patterns.py`` decides; a term that runs out of time raises ``SlowPattern``)."""
     regex = expand_placeholders(words_regex(source) if words else source)
     flags = 0 if case_sensitive else re.IGNORECASE
-    return CompiledTerm(source, re.compile(regex, flags))
+    # a rate placeholder's match counts only where it reads as a value ("voted 70-29 to cut rates
+    # to 3.25%-3.5%" gives the range, not a dead end): the engine passes over the others
+    reading = not READING_GROUPS.isdisjoint(re.compile(regex, flags).groupindex)
+    return compile_pattern(source, regex, flags, accept=readable if reading else None)
 
 
 @dataclass(frozen=True)
@@ -228,7 +189,7 @@ class Matcher:
         for term in self.none:
             for field, start, end in regions:
                 text = view.text(field)
-                found = term.pattern.search(text, start)
+                found = term.search(text, start)
                 if found and (found.start() < end or (start, end) == (0, len(text))):
                     return term, field, found
         return None
@@ -239,7 +200,7 @@ class Matcher:
         if "title" not in self.scope or not self.about:
             return {}
         text = view.text("title")
-        return {term: m for term in self.about if (m := term.pattern.search(text))}
+        return {term: m for term in self.about if (m := term.search(text))}
 
     def _first_anywhere(self, view: ItemView) -> _Chosen | None:
         chosen = []
@@ -257,7 +218,7 @@ class Matcher:
 
     def scan(self, view: ItemView) -> dict[CompiledTerm, list[tuple[str, re.Match[str], Cue | None]]]:
         """Every occurrence of the `about`, `all` and `any` terms, with the guard cue that refuses it."""
-        found = {term: [(f, m) for f in self.scope for m in term.occurrences(view, f)]
+        found = {term: [(f, m) for f in self.scope for m in term.finditer(view.text(f), MAX_OCCURRENCES)]
                  for term in (*self.about, *self.all, *self.any)}
         protected = own_spans(found)
         return {term: [(f, m, view.blocked(f, m.start(), m.end(), self.guards, protected.get(f, [])))
@@ -331,14 +292,19 @@ class ItemRule:
 
 
 def match_items(rules: Sequence[ItemRule], items: Iterable[StoredItem],
-                index: MatchIndex | None = None) -> list[Match]:
+                index: MatchIndex | None = None, *, slow: list[tuple[str, StoredItem, str]] | None = None,
+                ) -> list[Match]:
     """Every (rule, item) pair that matches, in item order then rule order.
 
     With the rule set's ``index`` only the rules that can match an item are run on it (same
-    result, far fewer regex searches: see ``matchindex``)."""
+    result, far fewer regex searches: see ``matchindex``). A rule whose pattern runs out of
+    time on an item does not match it, nor the items after it here (one poll's items: a feed of
+    hostile items costs one time limit per rule, not one per item); ``slow`` gets (rule, item,
+    pattern) for each."""
     if index is not None and not index.serves_rules(rules):
         index = None
     matches: list[Match] = []
+    gave_up: dict[str, str] = {}   # rule -> its pattern that ran out of time on an earlier item
     for stored in items:
         candidates = rules if index is None else index.rules_for(stored)
         if not candidates:
@@ -349,7 +315,16 @@ def match_items(rules: Sequence[ItemRule], items: Iterable[StoredItem],
                 continue
             if stored.updated and not rule.updates:
                 continue
-            hits = rule.matcher.match_view(view)
+            try:
+                if rule.name in gave_up:
+                    continue
+                hits = rule.matcher.match_view(view)
+            except SlowPattern as exc:
+                gave_up[rule.name] = exc.term.source
+                continue
+            finally:
+                if slow is not None and rule.name in gave_up:
+                    slow.append((rule.name, stored, gave_up[rule.name]))
             if hits is not None:
                 matches.append(Match(rule.name, stored, hits))
     return matches

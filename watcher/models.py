@@ -92,6 +92,20 @@ class ParsedFeed:
     items: tuple[Item, ...]
     ttl: float | None = None   # RSS <ttl>, seconds
     warning: str | None = None # a recoverable problem (feedparser's bozo exception name)
+    cut: int = 0               # entries after the first MAX_ITEMS, not read
+
+    @property
+    def cut_note(self) -> str | None:
+        """What the cut left out, for the log and the feed's row (``None``: nothing)."""
+        return describe_cut(len(self.items) + self.cut, self.cut)
+
+
+MAX_ITEMS = 2000  # entries read from one document (the first ones: feeds list the newest first)
+
+
+def describe_cut(total: int, cut: int) -> str | None:
+    """``"read the first 2,000 of 100,000 items (the limit per poll)"`` (``None`` when nothing was cut)."""
+    return f"read the first {total - cut:,} of {total:,} items (the limit per poll)" if cut else None
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,7 @@ import feedparser
 from .errors import ParseError
 from .fastparse import parse_fast
 from .identity import canonical_url, content_hash, html_to_text, item_key, item_sketch, story_key
-from .models import Item, ParsedFeed
-
-MAX_ITEMS = 2000  # a feed with more entries than this is cut: no real feed needs more per poll
+from .models import MAX_ITEMS, Item, ParsedFeed
 
 
 def parse_feed(body: bytes, url: str, content_type: str = "", *, fast: bool = True) -> ParsedFeed:
@@ -65,7 +63,7 @@ def parse_with_feedparser(body: bytes, url: str, content_type: str = "") -> Pars
     items = tuple(_item(entry) for entry in entries[:MAX_ITEMS])
     warning = f"{type(problem).__name__}: {_first_line(str(problem))}" if problem is not None else None
     return ParsedFeed(title=html_to_text(feed_info.get("title", "")), version=version, items=items,
-                      ttl=_ttl(feed_info.get("ttl")), warning=warning)
+                      ttl=_ttl(feed_info.get("ttl")), warning=warning, cut=max(0, len(entries) - MAX_ITEMS))
 
 
 def _first_line(text: str) -> str:
@@ -157,7 +155,8 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
             content_hash=content_hash(title, summary, content), story=story_key(link, title),
             sketch=item_sketch(title, summary, content)))
     version = "json1" + ("1" if str(doc.get("version")).endswith("1.1") else "0")
-    return ParsedFeed(title=html_to_text(str(doc.get("title") or "")), version=version, items=tuple(items))
+    return ParsedFeed(title=html_to_text(str(doc.get("title") or "")), version=version, items=tuple(items),
+                      cut=max(0, len(raw_items) - MAX_ITEMS))
 
 
 def _iso_date(value: Any) -> datetime | None:

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from collections.abc import Awaitable, Callable, Sequence
 
 from . import noise, polling
+from .addresses import Network
 from .alerts import build_alerts
 from .errors import FetchError, ParseError
 from .balance import expires, window
@@ -51,7 +52,7 @@ ParseFn = Callable[[bytes, str, str], Awaitable[ParsedFeed]]
 class FetchFn(Protocol):
     async def __call__(self, url: str, *, etag: str | None, last_modified: str | None,
                        headers: tuple[tuple[str, str], ...], user_agent: str | None,
-                       proxy: str | None = None) -> Fetched | NotModified: ...
+                       proxy: str | None = None, allow: tuple[Network, ...] = ()) -> Fetched | NotModified: ...
 
 
 @dataclass
@@ -67,6 +68,9 @@ class PollReport:
     alerts: int = 0
     error: str | None = None
     warning: str | None = None
+    cut: int = 0                  # entries past the limit per poll, not read
+    # (rule or "fact signal N", item id, pattern) for each pattern that ran out of time on an item
+    slow: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -85,7 +89,8 @@ async def check_feed(svc: Services, ruleset: Ruleset, feed: Feed, now: datetime)
     etag, last_modified = (row.etag, row.last_modified) if row else (None, None)
     try:
         result = await svc.fetch(feed.url, etag=etag, last_modified=last_modified, headers=feed.headers,
-                                 user_agent=feed.user_agent, proxy=feed.proxy.reveal() if feed.proxy else None)
+                                 user_agent=feed.user_agent, proxy=feed.proxy.reveal() if feed.proxy else None,
+                                 allow=feed.allow_addresses)
     except FetchError as exc:
         return await _failed(svc, feed, now, row.error_streak + 1 if row else 1, f"fetch: {exc}", exc.kind,
                              retry_after=exc.retry_after, gone=exc.kind == "gone", status=exc.status,
@@ -115,7 +120,8 @@ async def check_feed(svc: Services, ruleset: Ruleset, feed: Feed, now: datetime)
                              status=200, fetch_seconds=result.elapsed)
 
     report = await svc.store.call(_commit_poll, ruleset, feed, parsed, result, body_hash, now, svc.policy)
-    report.warning = parsed.warning
+    report.warning = "; ".join(w for w in (parsed.cut_note, parsed.warning) if w) or None
+    report.cut = parsed.cut
     return report
 
 
@@ -183,11 +189,12 @@ class FactStep:
     notices: dict[int, FactNotice] = field(default_factory=dict)
 
 
-def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], now: datetime) -> FactStep:
+def _update_facts(db: Database, ruleset: Ruleset, evidence: list[StoredItem], now: datetime,
+                  slow: list[tuple[str, StoredItem, str]] | None = None) -> FactStep:
     """Read what the new items say about facts, weigh it together with the evidence still in
     each fact's window, and record the outcome (observations, changes, notices)."""
     step = FactStep()
-    new = observe(ruleset.facts, evidence, ruleset.index)
+    new = observe(ruleset.facts, evidence, ruleset.index, slow=slow)
     states = ledger.known_facts(db)
     # only facts with something to weigh need their window read: new reports, or pending ones
     # whose last verdict may no longer hold (the fact moved, the rules changed, a report expired)
@@ -260,8 +267,9 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
     hint = max(filter(None, (fetched.max_age, parsed.ttl)), default=None)
     with db.atomic():
         fresh = _store_items(db, feed, parsed, now)
-        matches = match_items(ruleset.item_rules, fresh.alertable, ruleset.index)
-        facts = _update_facts(db, ruleset, fresh.evidence, now)
+        slow: list[tuple[str, StoredItem, str]] = []   # patterns that ran out of time: not matched
+        matches = match_items(ruleset.item_rules, fresh.alertable, ruleset.index, slow=slow)
+        facts = _update_facts(db, ruleset, fresh.evidence, now, slow)
         changes = facts.changes
         queued = _enqueue_alerts(db, ruleset, matches, changes, now, notices=facts.notices)
         outcome = PollOutcome.NEW if fresh.new else PollOutcome.UNCHANGED
@@ -270,7 +278,8 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
                           parsed=True, found_new=bool(fresh.new), etag=fetched.etag,
                           last_modified=fetched.last_modified, body_hash=body_hash, interval=plan.interval,
                           interval_reason=plan.reason, server_hint=hint, http_status=200,
-                          moved_to=fetched.moved_to, fetch_seconds=fetched.elapsed)
+                          moved_to=fetched.moved_to, fetch_seconds=fetched.elapsed,
+                          items=(len(parsed.items) + parsed.cut, parsed.cut))
     for change in changes.values():
         event(log, logging.INFO, "fact changed", fact=change.fact, old=change.old, new=change.new,
               feed=feed.name, evidence=len(change.evidence), sources=change.sources)
@@ -279,4 +288,5 @@ def _commit_poll(db: Database, ruleset: Ruleset, feed: Feed, parsed: ParsedFeed,
               claims=", ".join(f"{v} ({n})" for v, n in notice.values), feed=feed.name)
     return PollReport(feed.name, outcome, plan.at, new=len(fresh.new), updated=len(fresh.updated),
                       matches=len(matches), fact_changes=[c.fact for c in changes.values()], alerts=queued,
-                      matched=dict(Counter(m.rule for m in matches)))
+                      matched=dict(Counter(m.rule for m in matches)),
+                      slow=[(rule, stored.id, pattern) for rule, stored, pattern in slow])

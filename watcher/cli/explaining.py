@@ -8,18 +8,21 @@ from typing import Any
 
 import click
 
+from ..addresses import Network
 from ..errors import WatcherError
 from ..explain import ItemExplanation, MatchReport
 from ..models import Hit, StoredItem
 from ..timefmt import iso, utcnow
 
 
-def read_feed_items(source: str, feed_name: str | None, title_filter: str | None, limit: int) -> list[StoredItem]:
-    """The items of a feed file or URL, as if they had just been stored (id 0)."""
+def read_feed_items(source: str, feed_name: str | None, title_filter: str | None, limit: int, *,
+                    allowed: tuple[Network, ...] = ()) -> list[StoredItem]:
+    """The items of a feed file or URL, as if they had just been stored (id 0). A URL is fetched
+    like a feed: ``allowed`` networks besides public addresses."""
     from ..parse import parse_feed
 
     if source.startswith(("http://", "https://")):
-        body, url, content_type = asyncio.run(_fetch(source))
+        body, url, content_type = asyncio.run(_fetch(source, allowed))
         name = feed_name or "url"
     else:
         path = Path(source)
@@ -33,11 +36,11 @@ def read_feed_items(source: str, feed_name: str | None, title_filter: str | None
     return [StoredItem(0, name, item, now) for item in wanted[:limit]]
 
 
-async def _fetch(url: str) -> tuple[bytes, str, str]:
+async def _fetch(url: str, allowed: tuple[Network, ...]) -> tuple[bytes, str, str]:
     from ..fetch import Fetcher
     from ..models import Fetched
 
-    fetcher = Fetcher()
+    fetcher = Fetcher(allowed=allowed)
     try:
         result = await fetcher.fetch(url)
     finally:

@@ -13,6 +13,7 @@ import click
 from ..app import Watcher
 from ..errors import RuleError, WatcherError
 from ..ruleset import Ruleset, load_rules
+from ..text.patterns import BUDGET, probe
 from ..timefmt import iso, parse_duration, utcnow
 from .base import Context, _fail, _when, cli
 from .explaining import echo_explanation, explanation_json, read_feed_items
@@ -27,7 +28,9 @@ def validate(obj: Context, strict: bool) -> None:
     Uses the daemon's own loader, including the check that every channel's apprise URL is
     usable and its environment variables are set. Warnings (`file:line:column: warning: ...`)
     point at rules that load but probably do not do what they say, such as a term that switches
-    a guard's cue off; they fail the check only with --strict.
+    a guard's cue off; they fail the check only with --strict. Patterns that RE2 cannot run
+    (lookarounds, back-references...) run with a time limit per item; each is tried on hostile
+    probe texts, and one that runs out of time there is reported as slow (exit 1).
 
     \b
     Example:
@@ -43,12 +46,25 @@ def validate(obj: Context, strict: bool) -> None:
         raise _fail(exc) from None
     for warning in ruleset.warnings:
         click.echo(str(warning), err=True)
+    terms = ruleset.terms()
+    timed = [(label, term) for label, term in terms if term.engine == "budget"]
+    slow = [(label, term, text) for label, term in timed if (text := probe(term)) is not None]
+    for label, term, text in slow:
+        click.echo(f"{label}: the pattern '{term.source}' is slow: {term.why_budget}, so it runs with a limit "
+                   f"of {BUDGET:g}s per item, and it ran out of time on {text}; items like that are recorded as "
+                   "not matched by it. Write it without lookarounds and back-references (RE2 then runs it in linear "
+                   "time), or without a repeat inside a repeat",
+                   err=True)
+    if slow:
+        sys.exit(1)
     count = len(ruleset.warnings)
     warned = f"{count} warning{'s' if count != 1 else ''}"
     if strict and count:
         click.echo(f"{warned} in the rule files (--strict)", err=True)
         sys.exit(1)
-    click.echo(f"ok: {', '.join(ruleset.files)}: {ruleset.summary()}" + (f" ({warned})" if count else ""))
+    click.echo(f"ok: {', '.join(ruleset.files)}: {ruleset.summary()}; {len(terms) - len(timed)} of {len(terms)} "
+               "patterns run in linear time (RE2), the rest with a time limit per item"
+               + (f" ({warned})" if count else ""))
 
 
 @cli.command()
@@ -136,7 +152,7 @@ def explain(obj: Context, item: str, rules_dir: Path | None, feed_name: str | No
         chosen = [stored]
     else:
         try:
-            chosen = read_feed_items(item, feed_name, title_filter, limit)
+            chosen = read_feed_items(item, feed_name, title_filter, limit, allowed=obj.allow_addresses)
         except WatcherError as exc:
             raise _fail(exc) from None
         if Path(obj.db).is_file():

@@ -20,7 +20,8 @@ def feeds(obj: Context, name: str | None, as_json: bool) -> None:
     """List feeds with their health (ok, failing, gone: the server answered 410, new: never
     polled, as on the status page), last outcome and HTTP status, error streak, the interval in
     force and why (rules, adaptive, server, backoff, retry-after, gone), how long the last fetch
-    took, last success, next poll.
+    took, last success, next poll, and the last error or a note (a document cut at the limit of
+    2,000 items per poll, a permanent redirect).
     With NAME, every detail of one feed.
 
     \b
@@ -48,8 +49,7 @@ def feeds(obj: Context, name: str | None, as_json: bool) -> None:
             click.echo(f"{key:17s} {_when(value) if isinstance(value, datetime) else _show(value)}")
         return
     _table([[r.name, r.health, _status(r), r.error_streak, _every(r), _fetch(r), _when(r.last_success_at),
-             _when(r.next_poll_at), (r.error or (f"moved permanently to {r.moved_to}" if r.moved_to else ""))[:70]]
-            for r in rows],
+             _when(r.next_poll_at), (r.error or r.note or "")[:70]] for r in rows],
            ["feed", "health", "status", "errors", "every", "fetch", "last success", "next poll", "last error / note"])
 
 

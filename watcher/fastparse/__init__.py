@@ -26,10 +26,9 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 
 from ..identity import canonical_url, content_hash, html_to_text, item_key, item_sketch, story_key
-from ..models import Item, ParsedFeed
+from ..models import MAX_ITEMS, Item, ParsedFeed
 from .values import C1, Declined, markup_text, parse_date, resolve, tag_terms, text_of
 
-MAX_ITEMS = 2000
 ATOM = "{http://www.w3.org/2005/Atom}"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -141,11 +140,13 @@ def _rss(root: ET.Element, url: str) -> ParsedFeed:
     channel = channels[0]
     if channel.find(DC + "title") is not None or channel.find(ATOM + "title") is not None:
         raise Declined("another title element")
-    items = [_rss_item(e, url) for e in channel.findall("item")[:MAX_ITEMS]]
+    elements = channel.findall("item")
+    items = [_rss_item(e, url) for e in elements[:MAX_ITEMS]]
     if root.findall("item") or channel.findall("channel"):
         raise Declined("items outside the channel")
     title = markup_text((text_of(channel.find("title")) or "").strip())
-    return ParsedFeed(title=title, version="rss20", items=tuple(items), ttl=_ttl(channel))
+    return ParsedFeed(title=title, version="rss20", items=tuple(items), ttl=_ttl(channel),
+                      cut=max(0, len(elements) - MAX_ITEMS))
 
 
 def _rss_item(elem: ET.Element, base: str) -> Item:
@@ -182,6 +183,7 @@ def _rss_item(elem: ET.Element, base: str) -> Item:
 def _atom(root: ET.Element, url: str) -> ParsedFeed:
     base = resolve(url, root.get(XML_BASE, ""))
     entries = []
+    cut = 0
     for elem in root:
         if elem.tag != ATOM + "entry" and str(elem.tag).rpartition("}")[2] in ("entry", "item"):
             raise Declined("entries feedparser may also read")
@@ -189,11 +191,13 @@ def _atom(root: ET.Element, url: str) -> ParsedFeed:
             if len(entries) < MAX_ITEMS:
                 entries.append(_atom_entry(elem, resolve(base, elem.get(XML_BASE, "")) if elem.get(XML_BASE)
                                            else base))
+            else:
+                cut += 1
         elif elem.tag == ATOM + "title" and (elem.get("type", "text") not in ("text", "html") or len(elem)):
             raise Declined("feed title")
     title_elem = root.find(ATOM + "title")
     title = markup_text((text_of(title_elem) or "").strip()) if title_elem is not None else ""
-    return ParsedFeed(title=title, version="atom10", items=tuple(entries))
+    return ParsedFeed(title=title, version="atom10", items=tuple(entries), cut=cut)
 
 
 def _atom_text(elem: ET.Element | None) -> str | None:

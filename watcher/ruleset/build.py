@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Collection, Mapping
 
+from ..addresses import parse_networks
 from ..errors import Problem
 from ..match import ItemRule
 from ..matchindex import MatchIndex
@@ -117,7 +118,8 @@ def build_ruleset(sources: list[Source], merged: Merged, digest: str, environ: M
                                  headers, spec.user_agent or defaults.user_agent, backlog,
                                  min_interval=_first(spec.min_interval, defaults.min_interval),
                                  max_interval=_first(spec.max_interval, defaults.max_interval),
-                                 adaptive=_first(spec.adaptive, defaults.adaptive), proxy=proxy)
+                                 adaptive=_first(spec.adaptive, defaults.adaptive), proxy=proxy,
+                                 allow_addresses=parse_networks(spec.allow_addresses))
         for name, spec in src.model.channels.items():
             if not (channels is True or (channels is not False and name in channels)):  # not sent to: no secret
                 made = c.Channel(name, c.Secret(""), spec.url or f"config: {spec.config}", expanded=False)

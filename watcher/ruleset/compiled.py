@@ -12,6 +12,7 @@ from datetime import time
 from typing import Any
 from collections.abc import Iterable, Mapping
 
+from ..addresses import Network
 from ..errors import Problem
 from ..match import CompiledTerm, ItemRule, Matcher
 from ..polling import Cadence
@@ -62,6 +63,7 @@ class Feed:
     max_interval: float | None = None
     adaptive: bool = False
     proxy: Secret | None = None     # may carry credentials: never logged
+    allow_addresses: tuple[Network, ...] = ()   # non-public networks this feed may reach
 
     @property
     def cadence(self) -> Cadence:
@@ -235,6 +237,24 @@ class Ruleset:
         """The feed-health alert rules watching ``feed``."""
         return [rule for rule in self.alerts.values()
                 if rule.kind == "feed" and (rule.feeds is None or feed in rule.feeds)]
+
+    def terms(self) -> list[tuple[str, CompiledTerm]]:
+        """Every pattern of the rules, with what it belongs to (``alert "x"``, ``fact "f" signal 2``)."""
+        out = []
+        for rule in self.item_rules:
+            m = rule.matcher
+            out += [(f'alert "{rule.name}"', t) for t in (*m.all, *m.any, *m.none)]
+        for fact in self.facts.values():
+            for signal in fact.signals:
+                m = signal.matcher
+                out += [(f'fact "{fact.name}" signal {signal.index}', t) for t in (*m.all, *m.any, *m.none)]
+        return out
+
+    def slow_terms(self) -> list[dict[str, Any]]:
+        """The patterns that ran out of time on some item since these rules were loaded."""
+        return [{"rule": label, "pattern": term.source, "timeouts": term.stats.timeouts,
+                 "engine": term.engine, "why": term.why_budget}
+                for label, term in self.terms() if term.stats.timeouts]
 
     def summary(self) -> str:
         return (f"{len(self.feeds)} feeds, {len(self.facts)} facts, {len(self.alerts)} alerts, "

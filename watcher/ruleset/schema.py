@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from ..addresses import parse_networks
 from ..polling import MIN_INTERVAL
 from ..templates import check_template
 from ..timefmt import format_duration, parse_duration
@@ -139,6 +140,16 @@ class FeedSpec(Strict):
                                           "server's ttl/max-age/Expires; default: interval x 4 (adaptive), 6h.")
     proxy: str | None = Field(None, description="An http:// or https:// proxy for this feed; ${VAR} is "
                               "taken from the environment.")
+    allow_addresses: list[str] = Field(
+        default_factory=list, description="Networks this feed may be fetched from (and redirected to) although "
+                                          "they are not public: loopback, private, link-local... e.g. "
+                                          "[10.1.2.3, 192.168.0.0/16]. Public addresses need nothing.")
+
+    @field_validator("allow_addresses")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)   # a ValueError names the value that is not an address or network
+        return value
 
     @field_validator("proxy")
     @classmethod

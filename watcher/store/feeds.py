@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from sqlite_utils import Database
 
+from ..models import describe_cut
 from ..timefmt import iso, parse_iso
 
 
@@ -37,11 +38,21 @@ class FeedRow:
     moved_to: str | None = None           # where a permanent redirect points
     last_error_at: datetime | None = None
     fetch_s: float | None = None          # how long the last fetch took (to the last byte or the failure)
+    items_total: int | None = None        # entries in the last parsed document
+    items_cut: int | None = None          # of those, past the limit per poll and not read
+
+    @property
+    def note(self) -> str | None:
+        """What the operator should know besides the error: a cut document, a permanent move."""
+        notes = [describe_cut(self.items_total or 0, self.items_cut or 0),
+                 f"moved permanently to {self.moved_to}" if self.moved_to else None]
+        return "; ".join(n for n in notes if n) or None
 
     _TIMES = ("last_poll_at", "last_success_at", "last_new_at", "first_success_at", "next_poll_at", "removed_at",
               "last_error_at")
     _PLAIN = ("name", "url", "etag", "last_modified", "body_hash", "status", "error", "error_kind", "error_streak",
-              "polls", "interval_s", "interval_reason", "server_hint_s", "http_status", "moved_to", "fetch_s")
+              "polls", "interval_s", "interval_reason", "server_hint_s", "http_status", "moved_to", "fetch_s",
+              "items_total", "items_cut")
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> FeedRow:
@@ -105,11 +116,13 @@ def record_poll(db: Database, name: str, *, outcome: str, now: datetime, next_po
                 reached: bool = False, parsed: bool = False, found_new: bool = False,
                 interval: float | None = None, interval_reason: str | None = None,
                 server_hint: float | None = None, http_status: int | None = None,
-                moved_to: str | None = None, fetch_seconds: float | None = None) -> None:
+                moved_to: str | None = None, fetch_seconds: float | None = None,
+                items: tuple[int, int] | None = None) -> None:
     """Write the outcome of one poll. ``reached``: the server answered 200/304;
     ``parsed``: a body was parsed (the first one ends the feed's backlog); ``moved_to``: the
     target of a permanent redirect (cleared by a poll that was not redirected);
-    ``fetch_seconds``: how long the fetch took (None: it never reached the network)."""
+    ``fetch_seconds``: how long the fetch took (None: it never reached the network);
+    ``items``: the parsed document's entries and how many of them were cut."""
     sets = ["status = ?", "polls = polls + 1", "last_poll_at = ?", "next_poll_at = ?", "interval_s = ?",
             "interval_reason = ?", "http_status = ?"]
     args: list[Any] = [outcome, iso(now), iso(next_poll_at), interval, interval_reason, http_status]
@@ -136,4 +149,7 @@ def record_poll(db: Database, name: str, *, outcome: str, now: datetime, next_po
     if fetch_seconds is not None:
         sets.append("fetch_s = ?")
         args.append(round(fetch_seconds, 3))
+    if items is not None:
+        sets += ["items_total = ?", "items_cut = ?"]
+        args += list(items)
     db.execute(f"UPDATE feeds SET {', '.join(sets)} WHERE name = ?", [*args, name])

@@ -349,6 +349,14 @@ def m072_fetch_seconds(db: Database) -> None:
 
 
 @migrations()
+def m073_items_cut(db: Database) -> None:
+    """How many entries the last parsed document had, and how many of them were past the limit
+    per poll and not read (``models.MAX_ITEMS``): a cut is shown, never silent."""
+    db.execute("ALTER TABLE feeds ADD COLUMN items_total INTEGER")
+    db.execute("ALTER TABLE feeds ADD COLUMN items_cut INTEGER")
+
+
+@migrations()
 def m074_feed_health_says_gone(db: Database) -> None:
     """The ``feed_health`` view calls a feed that answered 410 Gone ``gone``, as `watcher feeds`
     and the status page do (``FeedRow.health``), not ``failing``."""

@@ -7,6 +7,7 @@ own connection writes, and nothing here can write by mistake.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -62,9 +63,35 @@ def timeline(db: Database, fact: str | None = None, *, limit: int = 50) -> list[
             for e in ledger.fact_history(db, fact, limit=limit)]
 
 
+# a phrase in double quotes (an unclosed quote runs to the end) or a word, each maybe ending in *
+_TERMS = re.compile(r'"([^"]*)"?(\*?)|([^\s"]+)')
+
+
+def fts_query(text: str) -> str:
+    """What a person typed -> an FTS5 query that is never a syntax error ("" when nothing is left).
+
+    Every word must appear (stemmed: ``flood`` finds "flooding"); ``"senate aid"`` is a phrase
+    (those words in a row); a word or phrase ending in ``*`` is a prefix (``ukrain*``). Anything
+    else is taken literally: each term goes to FTS5 as a quoted string, so ``AND``, ``OR``,
+    ``NEAR``, ``-``, ``:``, ``(`` and unbalanced quotes are plain text, and NUL bytes (which end
+    FTS5's reading of the query: "unterminated string") are spaces.
+    """
+    terms = []
+    for phrase, star, word in _TERMS.findall(text.replace("\x00", " ")):
+        if word:
+            star = "*" if word.endswith("*") else ""
+            phrase = word.rstrip("*")
+        if phrase.strip():
+            terms.append(f'"{phrase}"{star}')
+    return " ".join(terms)
+
+
 def search_items(db: Database, query: str, *, limit: int = 50) -> list[dict[str, Any]]:
-    """Full-text search over stored items (the words are taken literally), best match first."""
-    return [dict(r) for r in db["items"].search(query, limit=limit, quote=True,
+    """Full-text search over stored items (``fts_query`` says how the text is read), best first."""
+    match = fts_query(query)
+    if not match:
+        return []
+    return [dict(r) for r in db["items"].search(match, limit=limit, quote=False,
                                                 columns=["id", "feed", "title", "link", "published_at",
                                                          "first_seen_at"])]
 

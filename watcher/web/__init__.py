@@ -6,6 +6,6 @@ endpoint never blocks the daemon's event loop nor waits for it. ``data`` builds 
 the API show; ``page`` renders HTML with Jinja2 (autoescaped: everything from feeds is text).
 """
 
-from .server import Check, Hooks, StatusServer, parse_address
+from .server import Check, ClientLimits, Hooks, StatusServer, parse_address
 
-__all__ = ["Check", "Hooks", "StatusServer", "parse_address"]
+__all__ = ["Check", "ClientLimits", "Hooks", "StatusServer", "parse_address"]

@@ -86,6 +86,7 @@ def feed_health(db: Database, ruleset: Ruleset | None) -> list[dict[str, Any]]:
             "health": row.health,
             "down_since": outage["started_at"] if outage else None,
             "interval": spec.interval if spec else None, "tags": list(spec.tags) if spec else [],
+            "note": row.note,
         })
         out.append(record)
     return out
@@ -107,6 +108,8 @@ def summary(db: Database, ruleset: Ruleset | None, now: datetime) -> dict[str, A
         "alerts": sum(box["alerts"].values()), "outbox_depth": box["depth"],
         "outbox_oldest_age": box["oldest_age"], "deliveries": box["deliveries"],
         "rules": ruleset.digest if ruleset else None,
+        # patterns that ran out of time on some item (those items were recorded as not matched)
+        "slow_rules": ruleset.slow_terms() if ruleset else [],
         "heartbeat": iso(status.heartbeat(db)),
     }
 

@@ -13,12 +13,20 @@ reached through ``Hooks``: plain callables that read attributes, safe from anoth
     GET /metrics   Prometheus text format
     GET /          the status page;  GET /facts/NAME  one fact's history;  GET /search?q=
     GET /api/...   the same data as JSON (see README: HTTP API)
+
+Clients are not trusted to finish what they start (``ClientLimits``): a connection that says
+nothing for ``idle`` seconds is closed, a request whose line and headers are not all in within
+``request`` seconds is cut off (a client trickling one byte at a time resets a socket timeout
+for ever, so a reaper thread enforces this deadline), and at most ``connections`` are served
+at once: the next one is answered 503 and closed instead of getting a thread of its own. A
+method other than GET and HEAD is answered 405 with ``Allow``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -87,26 +95,88 @@ def probe_host(host: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
 
 
+@dataclass(frozen=True)
+class ClientLimits:
+    """How long and how many clients may hold the endpoint."""
+
+    idle: float = 10.0           # seconds of silence before a connection is closed (keep-alive included)
+    request: float = 15.0        # seconds to send a request's line and headers, however slowly
+    connections: int = 32        # served at once; more are answered 503 at once and closed
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, address: tuple[str, int], hooks: Hooks):
-        import socket
-
+    def __init__(self, address: tuple[str, int], hooks: Hooks, limits: ClientLimits):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.hooks = hooks
+        self.limits = limits
+        self._slots = threading.BoundedSemaphore(limits.connections)
+        self._reading: dict[socket.socket, float] = {}   # connection -> deadline for its request's head
+        self._reading_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            _busy(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.reading(request, False)
+            self._slots.release()
+
+    def reading(self, connection: socket.socket, started: bool) -> None:
+        """A request's head starts (``True``) or has been read (``False``) on ``connection``."""
+        with self._reading_lock:
+            if started:
+                self._reading[connection] = time.monotonic() + self.limits.request
+            else:
+                self._reading.pop(connection, None)
+
+    def reap(self, stop: threading.Event) -> None:
+        """Cut off connections whose request head is overdue (runs in its own thread)."""
+        while not stop.wait(min(0.5, self.limits.request / 4)):
+            now = time.monotonic()
+            with self._reading_lock:
+                overdue = [c for c, deadline in self._reading.items() if deadline < now]
+                for connection in overdue:
+                    del self._reading[connection]
+            for connection in overdue:
+                try:   # the handler's blocked read returns at once, and its thread ends
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+def _busy(connection: socket.socket) -> None:
+    try:
+        connection.settimeout(1.0)
+        connection.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+                           b"Retry-After: 1\r\nConnection: close\r\n\r\nbusy\n")
+    except OSError:
+        pass
 
 
 class StatusServer:
     """``StatusServer(("127.0.0.1", 8080), hooks).start()`` ... ``.close()``."""
 
-    def __init__(self, address: tuple[str, int], hooks: Hooks):
-        self._server = _Server(address, hooks)
+    def __init__(self, address: tuple[str, int], hooks: Hooks, limits: ClientLimits = ClientLimits()):
+        self._server = _Server(address, hooks, limits)
         self._thread: threading.Thread | None = None
+        self._reaper: threading.Thread | None = None
+        self._stop = threading.Event()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -123,13 +193,18 @@ class StatusServer:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.25},
                                         name="watcher-http", daemon=True)
         self._thread.start()
+        self._reaper = threading.Thread(target=self._server.reap, args=(self._stop,), name="watcher-http-reaper",
+                                        daemon=True)
+        self._reaper.start()
 
     def close(self) -> None:
-        """Stop accepting requests and wait (briefly) for the serving thread."""
+        """Stop accepting requests and wait (briefly) for the serving threads."""
+        self._stop.set()
         self._server.shutdown()
         self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for thread in (self._thread, self._reaper):
+            if thread is not None:
+                thread.join(timeout=5)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -139,6 +214,27 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the stdlib's name)
         pass  # requests are logged as events in ``_respond``
+
+    def setup(self) -> None:
+        self.timeout = self.server.limits.idle   # StreamRequestHandler puts it on the socket
+        super().setup()
+
+    def handle_one_request(self) -> None:
+        self.server.reading(self.connection, True)
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()       # the request line and every header are in
+        self.server.reading(self.connection, False)
+        return parsed
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code == HTTPStatus.NOT_IMPLEMENTED:  # the stdlib's answer to a method it has no do_ for
+            self.close_connection = True        # its body, if any, was not read
+            self._respond(405, b"read-only: GET and HEAD only\n", "text/plain; charset=utf-8",
+                          {"Allow": "GET, HEAD", "Connection": "close"})
+            return
+        super().send_error(code, message, explain)
 
     def do_HEAD(self) -> None:
         self.do_GET()
@@ -157,7 +253,9 @@ class _Handler(BaseHTTPRequestHandler):
               duration=time.perf_counter() - started)
 
     def do_POST(self) -> None:
-        self._respond(405, b"read-only\n", "text/plain; charset=utf-8", {"Allow": "GET, HEAD"})
+        self.close_connection = True            # its body, if any, was not read
+        self._respond(405, b"read-only: GET and HEAD only\n", "text/plain; charset=utf-8",
+                      {"Allow": "GET, HEAD", "Connection": "close"})
 
     do_PUT = do_DELETE = do_PATCH = do_POST
 
