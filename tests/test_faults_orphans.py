@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, crash_rng, write_story_rules
+from conftest import LOOPBACK_ENV, ROOT, crash_rng, write_story_rules
 from servers import FeedServer, rss, slow_to_parse
 
 pytestmark = [pytest.mark.slow,
@@ -140,7 +140,8 @@ def test_a_killed_watcher_leaves_no_process_behind(tmp_path, feed_server, name):
     leaks, with_pool = [], 0
     for n in range(KILLS[name]):
         moment = MOMENTS[n % len(MOMENTS)]
-        env = {"WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / f"{n}.db"), "PYTHONUNBUFFERED": "1"}
+        env = {"WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / f"{n}.db"), "PYTHONUNBUFFERED": "1",
+               **LOOPBACK_ENV}
         round_ = Round(COMMANDS[name], env, log, feed_server)
         try:
             beside = round_.kill_at(moment, rng)
