@@ -12,7 +12,7 @@ import io
 from hypothesis import given, settings, strategies as st
 from markdown_it import MarkdownIt
 
-from conftest import rfc822, write_rules
+from conftest import LOOPBACK, rfc822, write_rules
 from servers import rss
 from watcher.templates import escape_markdown, markdown_to_text, render
 
@@ -151,8 +151,8 @@ def test_every_channel_gets_its_format_and_feed_text_never_becomes_markup(tmp_pa
         {"title": "Senate passes Ukraine aid", "guid": "p", "link": "https://news.example/p", "pubDate": now}]))
 
     async def check():
-        watcher = Watcher(Settings(rules=rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False),
-                          console=io.StringIO())
+        watcher = Watcher(Settings(rules=rules, db=tmp_path / "w.db", parse_workers=0, watch_rules=False,
+                                   allow_addresses=LOOPBACK), console=io.StringIO())
         await watcher.open()
         try:
             return await watcher.check_all()
