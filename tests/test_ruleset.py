@@ -308,7 +308,7 @@ def test_one_broken_block_hides_nothing_else_in_its_file(rules_dir):
     ]
 
 
-def test_named_term_lists_are_spliced_in_place_and_shared_by_every_file(rules_dir):
+def test_named_term_lists_are_used_in_place_and_shared_by_every_file(rules_dir):
     write_rules(rules_dir, """\
         terms:
           bridge-words: [bridge, crossing]
@@ -331,16 +331,33 @@ def test_named_term_lists_are_spliced_in_place_and_shared_by_every_file(rules_di
         """, "bridge.yaml")
     ruleset = load_rules(rules_dir, environ={})
     signal = ruleset.facts["bridge"].signals[0].matcher
-    assert [t.source for t in signal.all] == ["river", "bridge", "crossing"]
+    assert [t.source for t in signal.all] == ["river", "{terms: bridge-words}"]
     assert [t.source for t in signal.any] == ["remains closed", "closes", "closed to traffic", "\\bshut\\b"]
-    # spliced into `all`, every term of the list must be there; into `any`, one of them
+    # in `all` the list is one term any of its words satisfies (words that mean the same thing);
+    # spliced into `any`, one of them is enough too
     assert signal.match(Item(key="k", title="River bridge crossing shut after the storm", link=None, summary=""))
-    assert not signal.match(Item(key="k", title="River crossing shut after the storm", link=None, summary=""))
+    assert signal.match(Item(key="k", title="River crossing shut after the storm", link=None, summary=""))
+    assert not signal.match(Item(key="k", title="River ferry shut after the storm", link=None, summary=""))
     assert not signal.match(Item(key="k", title="River bridge crossing Shut after the storm", link=None,
                                  summary=""))
     (rule,) = ruleset.item_rules
     assert [t.source for t in rule.matcher.any] == ["bridge", "crossing", "ferry"]
     assert [t.source for t in rule.matcher.none] == ["closes", "closed to traffic"]
+
+
+def test_a_named_list_in_all_or_about_keeps_each_terms_case_rule(rules_dir):
+    write_rules(rules_dir, """\
+        terms:
+          agency: [{words: WHO, case_sensitive: true}, world health organization]
+        alerts:
+          - name: emergencies
+            on: {items: {about: [{terms: agency}], any: [emergency], within: sentence}}
+        """)
+    (rule,) = load_rules(rules_dir, environ={}).item_rules
+    assert [t.source for t in rule.matcher.about] == ["{terms: agency}"]
+    for title, fires in (("WHO declares an emergency", True), ("World Health Organization declares an emergency",
+                                                                  True), ("Who declares an emergency?", False)):
+        assert bool(rule.matcher.match(Item(key="k", title=title, link=None, summary=""))) is fires, title
 
 
 def test_a_term_list_defined_in_two_files_names_both_places(rules_dir):

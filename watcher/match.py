@@ -54,15 +54,16 @@ def expand_placeholders(regex: str) -> str:
     return regex
 
 
-def compile_term(source: str, *, words: bool, case_sensitive: bool = False) -> CompiledTerm:
+def compile_term(source: str, *, words: bool, case_sensitive: bool = False, shown: str | None = None) -> CompiledTerm:
     """A term on the engine that can run it in linear time, else on one with a time budget
-    (``text/patterns.py`` decides; a term that runs out of time raises ``SlowPattern``)."""
+    (``text/patterns.py`` decides; a term that runs out of time raises ``SlowPattern``).
+    ``shown``: how explain and messages name it, when not by ``source``."""
     regex = expand_placeholders(words_regex(source) if words else source)
     flags = 0 if case_sensitive else re.IGNORECASE
     # a rate placeholder's match counts only where it reads as a value ("voted 70-29 to cut rates
     # to 3.25%-3.5%" gives the range, not a dead end): the engine passes over the others
     reading = not READING_GROUPS.isdisjoint(re.compile(regex, flags).groupindex)
-    return compile_pattern(source, regex, flags, accept=readable if reading else None)
+    return compile_pattern(shown or source, regex, flags, accept=readable if reading else None)
 
 
 @dataclass(frozen=True)

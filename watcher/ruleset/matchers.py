@@ -21,8 +21,8 @@ def compile_matcher(spec: MatchSpec, *, guards: frozenset[str] = frozenset(),
     """A ``match:`` block -> ``Matcher`` (``guards`` is the default when the block sets none;
     ``extra_all`` are terms that must also be found, such as a signal's ``extract``)."""
     def terms(group: list[Any]) -> tuple[Any, ...]:
-        return tuple(compile_term(t.source, words=t.words is not None, case_sensitive=t.case_sensitive)
-                     for t in group)
+        return tuple(compile_term(t.source, words=t.words is not None, case_sensitive=t.case_sensitive,
+                                  shown=t.shown) for t in group)
     return Matcher(terms(spec.all) + extra_all, terms(spec.any), terms(spec.none), tuple(spec.scope),
                    spec.within, spec.guard_set(guards), about=terms(spec.about), none_within=spec.none_within)
 

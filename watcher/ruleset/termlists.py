@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import Problem
 from .problems import suggest
+from ..text.regexsource import words_regex
 from .terms import MatchSpec, Term, TermsRef
 from .yamlsrc import locate
 
@@ -90,17 +91,45 @@ class TermLists:
         return None if broken else tuple(out)
 
     def expand(self, spec: MatchSpec, problem: ProblemAt, path: str) -> MatchSpec:
-        """``spec`` with every ``{terms: NAME}`` of every one of its lists of terms spliced in.
-        ``path`` names the block in messages (``on.items.``); ``problem`` takes locations
-        relative to the block."""
+        """``spec`` with every ``{terms: NAME}`` of every one of its lists of terms resolved.
+        In ``any`` and ``none`` the list's terms take its place (one of them is enough, one
+        refuses); in ``all`` and ``about``, where every entry must be found, the list is one term
+        that any of its terms satisfies: a named list is words that mean the same thing. ``path``
+        names the block in messages (``on.items.``); ``problem`` takes locations relative to it."""
         update = {}
         for key in type(spec).model_fields:
             entries = getattr(spec, key)
             if isinstance(entries, list) and any(isinstance(e, TermsRef) for e in entries):
-                found = self._splice(entries, lambda ref: self._resolve(ref, ()),
-                                     lambda loc, message, key=key: problem((key, *loc), message), f"{path}{key}")
+                if key in ONE_OF:
+                    def resolve(ref: str) -> tuple[Term, ...] | None:
+                        found = self._resolve(ref, ())
+                        return None if found is None else (one_of(ref, found),)
+                else:
+                    def resolve(ref: str) -> tuple[Term, ...] | None:
+                        return self._resolve(ref, ())
+                found = self._splice(entries, resolve, lambda loc, message, key=key: problem((key, *loc), message),
+                                     f"{path}{key}")
                 update[key] = list(found or [e for e in entries if not isinstance(e, TermsRef)])
         return spec.model_copy(update=update) if update else spec
+
+
+ONE_OF = ("all", "about")   # the lists of a match block where every entry must be found
+
+
+def one_of(name: str, terms: tuple[Term, ...]) -> Term:
+    """One term that any of ``terms`` satisfies (an alternation of their patterns, each with its
+    own case rule), shown as ``{terms: NAME}``."""
+    if len(terms) == 1:
+        return terms[0]
+    sensitive = {t.case_sensitive for t in terms}
+    parts = []
+    for t in terms:
+        pattern = words_regex(t.words) if t.words is not None else t.regex
+        # one case rule for all of them is a flag of the whole pattern; mixed ones, a scoped flag each
+        parts.append(f"(?:{pattern})" if len(sensitive) == 1 else f"(?{'-' if t.case_sensitive else ''}i:{pattern})")
+    term = Term(regex="|".join(parts), case_sensitive=sensitive == {True})
+    term._shown = f"{{terms: {name}}}"
+    return term
 
 
 def _index_of(entries: list[Any], ref: str) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (BeforeValidator, ConfigDict, BaseModel, Discriminator, Field, Tag, ValidationInfo,
-                      field_validator, model_validator)
+from pydantic import (BeforeValidator, ConfigDict, BaseModel, Discriminator, Field, PrivateAttr, Tag,
+                      ValidationInfo, field_validator, model_validator)
 
 from ..match import WIDER, compile_term
 from ..models import ITEM_FIELDS
@@ -68,9 +68,18 @@ class Term(Strict):
             raise ValueError("a term is a word or phrase in quotes, {words: ...} or {regex: ...}")
         return self
 
+    # a term that stands for a named list in `all` or `about` (``termlists.one_of``) is shown
+    # by the list's name, not by the alternation it is compiled from
+    _shown: str | None = PrivateAttr(default=None)
+
     @property
     def source(self) -> str:
         return self.words if self.words is not None else self.regex  # type: ignore[return-value]
+
+    @property
+    def shown(self) -> str:
+        """The term as people read it in explain and in messages."""
+        return self._shown or self.source
 
 
 def term_problem(value: str, *, words: bool) -> str | None:
@@ -174,7 +183,7 @@ class MatchSpec(Strict):
     names the subject, which with ``within: sentence`` may come from the title."""
 
     all: TermList = Field(default_factory=list, description="Every one of these terms must appear "
-                                                            "({terms: NAME} splices in a named list).")
+                                                            "({terms: NAME}: one of a named list's words).")
     any: TermList = Field(default_factory=list, description="At least one of these terms must appear "
                                                             "({terms: NAME} splices in a named list).")
     none: TermList = Field(default_factory=list, description="The item does not match if any of these appears "
@@ -184,8 +193,8 @@ class MatchSpec(Strict):
         default_factory=list, description="Terms naming the subject. With `within: sentence` or `clause` each may be "
                                           "in the sentence where the other terms meet or in the item's title, which "
                                           "gives every sentence of the summary and content its subject; with "
-                                          "`within: field` they are `all` terms ({terms: NAME} splices in a named "
-                                          "list).")
+                                          "`within: field` they are `all` terms ({terms: NAME}: one of a named "
+                                          "list's words).")
     scope: list[Scope] = Field(default_factory=lambda: ["title", "summary", "content"],
                                description="Which fields of the item to look in.")
     within: Literal["field", "sentence", "clause"] = Field(
