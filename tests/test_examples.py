@@ -18,7 +18,7 @@ from conftest import ROOT, run_cli
 
 STORIES = ROOT / "tests" / "data" / "stories"
 EXAMPLES = ROOT / "docs" / "examples"
-CASES = [("rail-strike", "northline-strike.yaml"), ("fed-rate", "fed-target-range.yaml")]
+CASES = [("rail-strike", "northline-strike.yaml"), ("fed-rate", "fed-target-range.yaml"), ("opec-cut", "opec-cut.yaml")]
 
 
 @pytest.mark.slow
@@ -41,7 +41,7 @@ def test_an_example_follows_its_labelled_story(tmp_path, feed_server, receiver, 
 
 def test_the_readme_shows_the_examples_as_they_are():
     readme = (ROOT / "README.md").read_text()
-    for example, name in (("rail-strike", "strike.yaml"), ("fed-rate", "fed.yaml")):
+    for example, name in (("rail-strike", "strike.yaml"), ("fed-rate", "fed.yaml"), ("opec-cut", "opec.yaml")):
         text = (EXAMPLES / example / name).read_text()
         body = text.split("\n\n", 1)[1] if text.startswith("#") else text   # the file's header comment stays out
         assert body in readme, f"README's copy of docs/examples/{example}/{name} differs from the file"

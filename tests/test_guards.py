@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_cli
 from watcher.models import Item
 from watcher.ruleset.load import compile_matcher
 from watcher.ruleset.schema import MatchSpec
@@ -270,6 +271,30 @@ def test_terms_that_can_switch_a_cue_off(term, expected):
     pattern = re.compile(r"(?<!\w)(?:" + term.replace(" ", r"\s+") + r")(?!\w)", re.IGNORECASE)
     found = [(c.guard, c.cue, c.matched) for c in inventory.cancelled_by(pattern, guards.GUARDS)]
     assert found == expected
+
+
+def test_a_term_that_starts_or_ends_inside_a_cue_switches_it_off_and_is_found():
+    def cancels(term: str) -> set[tuple[str, str]]:
+        pattern = re.compile(r"(?<!\w)(?:" + term.replace(" ", r"\s+") + r")(?!\w)", re.IGNORECASE)
+        return {(c.cue, c.matched) for c in inventory.cancelled_by(pattern, guards.GUARDS, term)}
+    assert {("likely to", "to"), ("expected to", "to")} <= cancels("to convene")
+    assert ("likely to", "likely") in cancels("most likely")
+    assert not any(cue == "likely to" for cue, _ in cancels("convene"))
+    # the engine does ignore such a cue: the term is what the rule asks for
+    assert refused_by("WHO likely to convene committee", "convene") == "modal"
+    assert refused_by("WHO likely to convene committee", "to convene") is None
+
+
+def test_validate_warns_about_a_term_that_starts_inside_a_cue(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "r.yaml").write_text("feeds:\n  f: {url: 'https://f.example/rss'}\nfacts:\n  who:\n"
+                                  "    describe: d\n    values: [a, b]\n    known: a\n    signals:\n"
+                                  "      - value: b\n        match: {all: [to convene]}\n")
+    done = run_cli("--rules", str(rules), "validate", "--strict")
+    assert done.returncode == 1 and "r.yaml:10:" in done.stderr, done.stderr
+    assert "the term 'to convene' can match 'to' of the " in done.stderr
+    assert "write 'convene' to leave the cue alone" in done.stderr
 
 
 def test_forms_spell_out_every_wording():

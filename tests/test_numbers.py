@@ -4,6 +4,7 @@ its negative corpus; and numbers read back from every way watcher writes them.""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -377,3 +378,86 @@ def test_explain_says_why_a_number_read_is_not_a_value(tmp_path):
     assert outcomes["fed-target"] == (None, "read 'to 4.25%', which is not a value of this fact (one number, and "
                                             "this fact holds a range)")
     assert outcomes["fed-upper"][0] == "4.25 %"
+
+
+# -- a unit of the fact's own: {quantity} ------------------------------------------------------
+
+OPEC = """
+feeds:
+  wire: {url: "https://wire.example/rss"}
+  trade: {url: "https://trade.example/rss"}
+facts:
+  opec-cut:
+    describe: the OPEC+ group's collective output cut
+    kind: number
+    unit: {name: b/d, words: [bpd, barrels per day, barrels a day]}
+    known: 2 million b/d
+    precision: 3
+    corroborate: {sources: 2, within: 1d}
+    signals:
+      - extract: "to {quantity}"
+        match: {about: ["opec\\\\+?"], any: [cuts, curbs], within: sentence}
+"""
+
+
+@pytest.mark.parametrize("text,value", [
+    ("cuts to 3.66 million barrels per day", 3.66e6),
+    ("cuts to 3.66mn b/d", 3.66e6),
+    ("cuts to 3.66 mb/d", 3.66e6),                  # a scale letter stuck to the unit
+    ("cuts to 3.66mb/d", 3.66e6),
+    ("cuts to 3,660,000 bpd", 3.66e6),
+    ("cuts to 5.86m barrels a day", 5.86e6),
+    ("cuts to 500 thousand b/d", 5e5),
+    ("cuts to 500 kb/d", 5e5),
+    ("cuts to 2-1/2 million barrels per day", 2.5e6),
+    ("cuts to 3.66 million BARRELS  PER DAY", 3.66e6),   # any case, any white space
+])
+def test_quantity_reads_a_number_in_the_facts_unit(text, value):
+    term = compile_term("to {quantity}", words=False,
+                        placeholders={"{quantity}": quantity.quantity_pattern(("b/d", "bpd", "barrels per day",
+                                                                                "barrels a day"))})
+    found = term.search(text)
+    assert found is not None and quantity.from_match(found) == Quantity(value, None)
+
+
+@pytest.mark.parametrize("text", ["extends cuts to 2026", "cuts to 3.66 million tonnes", "to 3.66 million",
+                                  "to 3 barrels per dayshift", "to F-16 bpd"])
+def test_quantity_needs_the_unit_right_after_the_number(text):
+    term = compile_term("to {quantity}", words=False,
+                        placeholders={"{quantity}": quantity.quantity_pattern(("b/d", "bpd", "barrels per day"))})
+    assert term.search(text) is None
+
+
+def test_a_quantity_fact_loads_takes_its_spellings_and_shows_its_unit(tmp_path):
+    fact = load_rules(write_rules(tmp_path, OPEC).parent, environ={}).facts["opec-cut"]
+    assert (fact.known, fact.unit) == ("2000000", "b/d")
+    assert fact.display("3660000") == "3.66 million b/d"
+    for written in ("3.66 million b/d", "3.66mb/d", "3.66 mb/d", "3,660,000 bpd", "3.66e6", "3.66 million"):
+        assert fact.normalise(written) == "3660000", written
+
+
+def test_a_quantity_fact_moves_on_the_new_level_not_on_the_step(tmp_path):
+    ledger = Ledger(tmp_path / "rules", OPEC, ("wire", "trade"))
+    ledger.poll("wire", "OPEC+ agrees deeper cuts", hours(0),
+                "Members pledged a further 2.2 million bpd, lifting total cuts to 5.86 million bpd.")
+    step = ledger.poll("trade", "OPEC+ deepens cuts to 5.86mb/d", hours(1))
+    assert [(c.old, c.new, c.sources) for c in step.changes.values()] == [("2000000", "5860000", 2)]
+    ledger.poll("wire", "OPEC+ extends curbs to 2027", hours(2))                      # a year, no unit
+    ledger.poll("trade", "Analysts say OPEC+ could take cuts to 7 million bpd", hours(3))   # a prediction
+    assert ledger.value("opec-cut") == "5860000"
+    assert [value for value, _ in ledger.states("opec-cut")] == ["5860000", "5860000"]
+
+
+@pytest.mark.parametrize("unit,message", [
+    ("b/d", "{quantity} reads a number followed by the fact's own unit: give the fact `unit: {name: ..., words: "),
+    ("{name: b/d, words: [million barrels per day]}", '"million barrels per day" starts with the scale "million": '
+                                                      'write the unit without it ("barrels per day")'),
+    ("{name: percent, words: [pct]}", '"percent" is a rate: give it as `unit: percent`'),
+])
+def test_validate_says_how_to_give_quantity_a_unit(tmp_path, unit, message):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, OPEC.replace("unit: {name: b/d, words: [bpd, barrels per day, barrels a day]}", f"unit: {unit}"))
+    done = run_cli("--rules", str(rules), "validate")
+    assert done.returncode == 1 and message in done.stderr, done.stderr
+    assert re.search(r"\.yaml:\d+:\d+: ", done.stderr)

@@ -56,7 +56,7 @@ EXPECTED = [
                             "at position 8), as in .*; on long text that scans everything from every position. Write "
                             "a bounded repeat such as .{0,80}, or use `within: sentence`"),
     ("extract-without-capture.yaml", "8:18: fact \"amount\": signals[0].extract: the pattern needs exactly one of "
-                                     "{amount}, {number}, {percent}, {range}, {change} or a regex group "
+                                     "{amount}, {number}, {percent}, {range}, {change}, {quantity} or a regex group "
                                      "(?P<value>...)"),
     ("value-and-extract.yaml", "7:9: fact \"amount\": signals[0]: a signal needs exactly one of `value` or "
                                "`extract`"),
@@ -93,6 +93,12 @@ EXPECTED = [
                               "regular expression: the repetition number is too large"),
     ("take-without-range.yaml", "9:15: fact \"fed-upper\": signals[0].take: only applies to an `extract` that "
                                 "reads {range}"),
+    ("quantity-without-unit.yaml", "8:18: fact \"opec-cut\": signals[0].extract: {quantity} reads a number "
+                                   "followed by the fact's own unit: give the fact `unit: {name: ..., words: [...]}` "
+                                   "(the words the text writes it with), or read it with {number}"),
+    ("unit-with-scale.yaml", "7:20: fact \"opec-cut\": unit: \"million barrels per day\" starts with the scale "
+                             "\"million\": write the unit without it (\"barrels per day\"); the scale is read from "
+                             "the text, so \"3.66 million barrels per day\" is 3660000 in it"),
     ("percent-without-unit.yaml", "7:18: fact \"ecb-deposit\": signals[0].extract: {percent} reads a level in "
                                   "percent: give the fact `unit: percent`"),
     ("change-for-a-level.yaml", "8:18: fact \"ecb-deposit\": signals[0].extract: {change} reads a change in points, "

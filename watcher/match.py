@@ -47,18 +47,21 @@ if TYPE_CHECKING:
 
 
 
-def expand_placeholders(regex: str) -> str:
-    """``{amount}``, ``{number}``, ``{name}`` -> their patterns (see ``text/quantity.py``)."""
-    for token, pattern in PLACEHOLDERS.items():
+def expand_placeholders(regex: str, own: Mapping[str, str] | None = None) -> str:
+    """``{amount}``, ``{number}``, ``{name}`` -> their patterns (see ``text/quantity.py``);
+    ``own``: patterns that replace some of them (a fact's ``{quantity}`` reads its own unit)."""
+    for token, pattern in {**PLACEHOLDERS, **(own or {})}.items():
         regex = regex.replace(token, pattern)
     return regex
 
 
-def compile_term(source: str, *, words: bool, case_sensitive: bool = False, shown: str | None = None) -> CompiledTerm:
+def compile_term(source: str, *, words: bool, case_sensitive: bool = False, shown: str | None = None,
+                 placeholders: Mapping[str, str] | None = None) -> CompiledTerm:
     """A term on the engine that can run it in linear time, else on one with a time budget
     (``text/patterns.py`` decides; a term that runs out of time raises ``SlowPattern``).
-    ``shown``: how explain and messages name it, when not by ``source``."""
-    regex = expand_placeholders(words_regex(source) if words else source)
+    ``shown``: how explain and messages name it, when not by ``source``; ``placeholders``:
+    see ``expand_placeholders``."""
+    regex = expand_placeholders(words_regex(source) if words else source, placeholders)
     flags = 0 if case_sensitive else re.IGNORECASE
     # a rate placeholder's match counts only where it reads as a value ("voted 70-29 to cut rates
     # to 3.25%-3.5%" gives the range, not a dead end): the engine passes over the others

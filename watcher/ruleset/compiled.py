@@ -111,6 +111,7 @@ class Fact:
     regression: Regression = Regression()
     precision: int | None = None    # number facts: significant digits that make two amounts the same
     interval: bool = False          # number facts: the value is a range ("3.25..3.5"; a signal takes both ends)
+    unit_words: tuple[str, ...] = ()  # number facts with a unit of their own: how text writes it ({quantity})
 
     def __post_init__(self) -> None:
         if not self.kind:
@@ -128,7 +129,7 @@ class Fact:
         ``"4.5%"`` -> ``"4.5"``, ``None`` in another unit than ``unit``), or a canonical range
         (``"3.25%-3.5%"`` -> ``"3.25..3.5"``) when the fact holds one; text -> spaces collapsed."""
         if self.kind == "number":
-            found = quantity.parse(raw)
+            found = quantity.parse(quantity.without_unit(raw, self.unit_words))
             return None if found is None else quantity.value_for(found, self.unit, "both" if self.interval else None)
         text = " ".join(raw.split()).strip(" \"'“”‘’.,;:")
         if self.kind == "status":

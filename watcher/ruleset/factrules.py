@@ -52,9 +52,13 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
     values = tuple(spec.values) if spec.values else None
     if values is not None and len(set(values)) != len(values):
         problem(("values",), "values: a value is listed twice")
-    unit = quantity.unit_name(spec.unit)
+    unit = quantity.unit_name(spec.unit_name)
+    unit_words = spec.unit_words
+    for k, refused in _own_unit_problems(unit_words):
+        problem(("unit", "name") if k == 0 else ("unit", "words", k - 1), f"unit: {refused}")
     ranges = [i for i, sig in enumerate(spec.signals) if _take(sig) == "both"]
-    probe = c.Fact(name, spec.describe, spec.known, values, spec.ordered, (), kind, unit, interval=bool(ranges))
+    probe = c.Fact(name, spec.describe, spec.known, values, spec.ordered, (), kind, unit, interval=bool(ranges),
+                   unit_words=unit_words)
     known = probe.normalise(spec.known)
     if known is None:
         problem(("known",), f"known: {_not_a_value(probe, spec.known)}")
@@ -86,7 +90,8 @@ def compile_fact(display: str, data: Any, name: str, spec: FactSpec, default: Co
     regression = c.Regression(spec.regression.operator, spec.regression.sources, spec.regression.within)
     fact = c.Fact(name, spec.describe, known or spec.known, values, spec.ordered, tuple(signals), kind, unit,
                   c.Corroboration(policy.sources, policy.within, lists["trusted"], lists["ignore"],
-                                  lists["confirm_only"]), regression, spec.precision, interval=bool(ranges))
+                                  lists["confirm_only"]), regression, spec.precision, interval=bool(ranges),
+                  unit_words=unit_words)
     return fact, problems
 
 
@@ -176,12 +181,14 @@ def _signal(index: int, spec: Signal, fact: c.Fact, ranges: list[int], problem: 
                                   f"{', '.join(allowed)} or a regex group (?P<value>...)")
             ok = False
         else:
-            refused = _unit_problem(source, fact.unit) or _shape_problem(index, spec, source, ranges)
+            refused = (_unit_problem(source, fact.unit, fact.unit_words)
+                       or _shape_problem(index, spec, source, ranges))
             if refused:
                 problem(("extract",), f"signals[{index}].extract: {refused}")
                 ok = False
+        own = {"{quantity}": quantity.quantity_pattern(fact.unit_words)} if fact.unit_words else None
         extract = compile_term(source, words=spec.extract.words is not None,
-                               case_sensitive=spec.extract.case_sensitive)
+                               case_sensitive=spec.extract.case_sensitive, placeholders=own)
     if spec.backwards and not fact.ordered:
         problem(("backwards",), f"signals[{index}].backwards: only applies to `ordered: true` facts")
         ok = False
@@ -200,9 +207,29 @@ def _signal(index: int, spec: Signal, fact: c.Fact, ranges: list[int], problem: 
     return c.Signal(index, value, matcher, extract, spec.backwards, take=_take(spec))
 
 
-def _unit_problem(source: str, unit: str | None) -> str | None:
+def _own_unit_problems(words: tuple[str, ...]) -> list[tuple[int, str]]:
+    """A unit of the fact's own (its name, then its words) that ``{quantity}`` could not read
+    right: a rate (the rate placeholders read those), or a spelling that starts with a scale
+    ("million barrels": the scale is read from the text, so 3.66 million barrels is 3660000)."""
+    problems: list[tuple[int, str]] = []
+    if words and quantity.unit_name(words[0]) in rates.RATE_UNITS:
+        problems.append((0, f'"{words[0]}" is a rate: give it as `unit: {words[0]}` and read it with '
+                            "{percent}, {range} or {change}"))
+    for k, word in enumerate(words):
+        scale = quantity.leading_scale(word)
+        if scale:
+            problems.append((k, f'"{word}" starts with the scale "{scale}": write the unit without it '
+                                f'("{word[len(scale):].strip(" -")}"); the scale is read from the text, '
+                                f'so "3.66 {word}" is 3660000 in it'))
+    return problems
+
+
+def _unit_problem(source: str, unit: str | None, unit_words: tuple[str, ...] = ()) -> str | None:
     """A placeholder that cannot read a value in the fact's ``unit``: a level for a change, a
-    change for a level, a rate for a fact that does not say it is one."""
+    change for a level, a rate for a fact that does not say it is one, a quantity in no unit."""
+    if "{quantity}" in source and not unit_words:
+        return ("{quantity} reads a number followed by the fact's own unit: give the fact "
+                "`unit: {name: ..., words: [...]}` (the words the text writes it with), or read it with {number}")
     if "{percent}" in source and unit != rates.PERCENT:
         if unit in (rates.BP, rates.PP):
             return (f"{{percent}} reads a level in percent, and this fact's unit is {unit}, a change: read it "

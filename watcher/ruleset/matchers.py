@@ -35,7 +35,7 @@ def guard_cancels(matcher: Matcher) -> Iterator[tuple[str, int, CompiledTerm, li
         return
     for group in ("about", "all", "any"):
         for k, term in enumerate(getattr(matcher, group)):
-            found = cancelled_by(term.pattern, guards)
+            found = cancelled_by(term.pattern, guards, term.source)
             if found:
                 yield group, k, term, found
 
@@ -50,8 +50,11 @@ def cancel_message(term: CompiledTerm, cancels: list[Cancel], what: str) -> str:
         source = f"(?:{term.source})" if "|" in term.source else term.source
         rest = rests[0] if len(rests) == 1 else f"({'|'.join(rests)})"
         fix = f"write '{source}(?! {rest})' to leave the cue alone"
+    elif all(term.source.casefold().startswith(c.matched + " ") for c in cancels):
+        # "to convene" and the "to" of "likely to": the term starts inside the cues
+        fix = f"write '{term.source[len(first.matched):].strip()}' to leave the cue alone"
     else:
-        fix = "make the term longer, so that it does not end inside the cue"
+        fix = "change the term so that it neither starts nor ends inside the cue"
     others = ""
     if len(cancels) > 1:
         shown = ", ".join(f"'{c.cue}'" for c in cancels[1:4])

@@ -58,6 +58,15 @@ def _text_value(value: Any) -> Any:
 Value = Annotated[str, BeforeValidator(_text_value, json_schema_input_type=str | float)]
 
 
+class Unit(Strict):
+    """A number fact's own unit and how news text writes it, for ``{quantity}``."""
+
+    name: str = Field(min_length=1, description="How values are shown: 3.66 million b/d.")
+    words: list[str] = Field(min_length=1, description="How the text writes the unit after a number (the name "
+                             "counts too), without a scale: bpd, barrels per day, barrels a day. The scale is "
+                             "read from the text: million, mn, m, thousand, k, also stuck to the unit (3.66mb/d).")
+
+
 class Corroboration(Strict):
     """How much evidence moves a fact: independent sources within a time window."""
 
@@ -212,9 +221,10 @@ class FactSpec(Strict):
     known: Value = Field(description="The value known when the rule was written.")
     values: list[str] | None = Field(None, description="The allowed values; with `ordered: true`, in order.")
     ordered: bool = Field(False, description="Values are stages: a report of an earlier stage is old news.")
-    unit: str | None = Field(None, description="Number facts: the unit, e.g. USD, percent (or %), bp (basis "
-                                               "points) or pp (percentage points); a value read in another unit "
-                                               "is not evidence.")
+    unit: str | Unit | None = Field(None, description="Number facts: the unit, e.g. USD, percent (or %), bp "
+                                                      "(basis points) or pp (percentage points); a value read in "
+                                                      "another unit is not evidence. For a unit of your own that "
+                                                      "{quantity} reads: {name: b/d, words: [bpd, barrels per day]}.")
     precision: int | None = Field(None, ge=1, le=15, description="Number facts: compare amounts to this many "
                                                                  "significant digits (2: $60.8bn and $61bn are the "
                                                                  "same claim); default: exactly.")
@@ -240,6 +250,16 @@ class FactSpec(Strict):
         if self.precision is not None and kind != "number":
             raise ValueError("`precision` only applies to kind: number")
         return self
+
+    @property
+    def unit_name(self) -> str | None:
+        """The unit as written, or a ``Unit``'s name."""
+        return self.unit.name if isinstance(self.unit, Unit) else self.unit
+
+    @property
+    def unit_words(self) -> tuple[str, ...]:
+        """How the text writes a ``Unit`` (its name first); ``()`` for a unit given as text."""
+        return (self.unit.name, *self.unit.words) if isinstance(self.unit, Unit) else ()
 
     @property
     def fact_kind(self) -> str:

@@ -35,19 +35,25 @@ class Cancel:
     matched: str    # the part of it the term matches
 
 
-def cancelled_by(pattern: re.Pattern[str], guards: Iterable[str]) -> list[Cancel]:
+def cancelled_by(pattern: re.Pattern[str], guards: Iterable[str], source: str | None = None) -> list[Cancel]:
     """The cues of ``guards`` that ``pattern`` can match part of (not the whole: a term that is a
-    whole cue, such as "fails to" or "rules out", is taken as meant)."""
-    return list(_cancelled_by(pattern, tuple(g for g in GUARDS if g in guards)))
+    whole cue, such as "fails to" or "rules out", is taken as meant). ``source``: the term as
+    written; when it is plain words, a term that starts inside a cue and runs past it ("to
+    convene" and the "to" of "likely to") is found too."""
+    words = source if source is not None and _PLAIN_WORDS.fullmatch(source) else None
+    return list(_cancelled_by(pattern, tuple(g for g in GUARDS if g in guards), words))
+
+
+_PLAIN_WORDS = re.compile(r"[^\W\d_][\w'’ -]*")
 
 
 @functools.lru_cache(maxsize=4096)   # a reload checks the same terms again
-def _cancelled_by(pattern: re.Pattern[str], guards: tuple[str, ...]) -> tuple[Cancel, ...]:
+def _cancelled_by(pattern: re.Pattern[str], guards: tuple[str, ...], words: str | None) -> tuple[Cancel, ...]:
     found = []
     for guard in guards:
         for rule in data.CUES[guard]:
             for form in forms(rule):
-                hit = _partial(pattern, form)
+                hit = _partial(pattern, form) or (_overlap(pattern, form, words) if words else None)
                 if hit is not None:
                     found.append(Cancel(guard, form, hit))
     return tuple(found)
@@ -58,6 +64,22 @@ def _partial(pattern: re.Pattern[str], form: str) -> str | None:
         for m in pattern.finditer(variant):
             if m.end() > m.start() and (m.start() > 0 or m.end() < len(variant)):
                 return m.group()
+    return None
+
+
+def _overlap(pattern: re.Pattern[str], form: str, words: str) -> str | None:
+    """The part of the cue ``form`` a term of plain ``words`` covers when it starts inside the
+    cue and runs past its end, or starts before it and ends inside it."""
+    cue, term = form.split(), words.casefold().split()
+    for k in range(1, len(cue)):
+        if term[:k] == cue[-k:]:          # "likely to" + "to convene"
+            text, start, end = " ".join(cue[:-k] + term), len(" ".join(cue[:-k])) + 1, len(form)
+        elif term[-k:] == cue[:k]:        # "vote on" + "will vote": the term ends inside the cue
+            text, start, end = " ".join(term + cue[k:]), 0, len(" ".join(term))
+        else:
+            continue
+        if any(m.start() <= start < m.end() and m.end() >= end for m in pattern.finditer(text)):
+            return " ".join(cue[-k:]) if start else " ".join(cue[:k])
     return None
 
 

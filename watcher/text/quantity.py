@@ -9,6 +9,10 @@ ranges ("3.25%-3.5%"). Pure.
   "5-1/2" -> 5.5);
 - ``{percent}``, ``{range}``, ``{change}``: a level in percent, a level or range of levels, a
   change in points (see ``rates.py``);
+- ``{quantity}``: a number with an optional scale followed by a unit: the fact's own unit and
+  the words it is written with ("3.66 million barrels per day", "3.66mn b/d", "3.66 mb/d",
+  "3,660,000 bpd" -> 3.66e6 for ``unit: {name: b/d, words: [bpd, barrels per day]}``; see
+  ``quantity_pattern``); outside a fact's signal, any word after the number is taken for a unit;
 - ``{name}``: one to five capitalised words ("Jane Q. Doe"), matched case-sensitively; a title
   before it ("Sen.", "Senator", "President"...) is not part of the name.
 
@@ -59,9 +63,27 @@ _TITLES = (r"(?:(?:Sen|Rep|Gov|Gen|Mr|Mrs|Ms|Dr)\.?\s+"
            r"|(?:Senator|Representative|Congressman|Congresswoman|Governor|President|General)\s+)?")
 NAME = (_TITLES + r"(?P<name>(?-i:[A-Z][\w'’.-]{0,30}(?:\s+(?:[A-Z][\w'’.-]{0,30}|de|van|von|bin|al|la|le|da|di))"
         r"{0,4}))")
+
+
+def quantity_pattern(units: tuple[str, ...] = ()) -> str:
+    """``{quantity}``: a number, its scale, and one of ``units`` (spellings, matched as words in
+    any case and with any white space) right after it; a scale letter may stick to the unit
+    ("3.66mb/d", "500 kb/d"). With no ``units``, any word after the number is its unit."""
+    if units:
+        spelled = sorted({" ".join(unit.split()) for unit in units if unit.strip()}, key=len, reverse=True)
+        unit = "|".join(r"\s+".join(re.escape(word) for word in spelling.split()) for spelling in spelled)
+    else:
+        unit = r"[^\W\d_][\w/.-]*"
+    return (rf"(?:{START}(?P<qnum>{DIGITS}){END}(?![-–]\d)"
+            rf"(?:[\s-]?(?P<qscale>{SCALE_WORDS})(?!\w)|\s?(?P<qshort>{SCALE_SHORT})(?!\w)|\s?(?P<qletter>[mk]))?"
+            rf"\s?(?P<qunit>{unit})(?![\w/]))")
+
+
+QUANTITY = quantity_pattern()
 PLACEHOLDERS = {"{amount}": AMOUNT, "{number}": NUMBER, "{percent}": rates.PERCENT_PATTERN,
-                "{range}": rates.RANGE_PATTERN, "{change}": rates.CHANGE_PATTERN, "{name}": NAME}
-NUMBER_PLACEHOLDERS = ("{amount}", "{number}", "{percent}", "{range}", "{change}")
+                "{range}": rates.RANGE_PATTERN, "{change}": rates.CHANGE_PATTERN, "{quantity}": QUANTITY,
+                "{name}": NAME}
+NUMBER_PLACEHOLDERS = ("{amount}", "{number}", "{percent}", "{range}", "{change}", "{quantity}")
 READING_GROUPS = frozenset(rates.GROUPS)   # placeholders whose matches count only where they read
 readable = rates.readable
 
@@ -97,21 +119,49 @@ def from_match(found: re.Match[str]) -> Quantity | None:
         if groups.get(group) is not None:
             reading = rates.read(group, found)
             return None if reading is None else _quantity(*reading)
+    if groups.get("qnum"):
+        # the pattern has checked the unit: the number is in the fact's unit
+        return _scaled(groups["qnum"], groups.get("qscale") or groups.get("qshort") or groups.get("qletter"), None)
     number = groups.get("num")
     if not number:
         return None
     scale = groups.get("scale") or groups.get("short") or groups.get("letter")
+    unit = currency(groups.get("cur")) or currency(groups.get("cur2"))
+    return _scaled(number, scale, unit)
+
+
+def _scaled(number: str, scale: str | None, unit: str | None) -> Quantity | None:
     # in decimal, so "60.8 billion" is exactly 60800000000 and not 60799999999.99999
     read = numeral(number)
     if read is None:
         return None
     value = float(read * Decimal(_SCALES[scale.casefold()] if scale else 1))
-    unit = currency(groups.get("cur")) or currency(groups.get("cur2"))
     return Quantity(value, unit)
 
 
 def _quantity(low: Decimal, high: Decimal | None, unit: str | None) -> Quantity:
     return Quantity(float(low), unit, None if high is None else float(high))
+
+
+_LEADING_SCALE = re.compile(rf"^(?:{SCALE_WORDS}|{SCALE_SHORT})(?=[\s-]+\S)", re.IGNORECASE)
+
+
+def leading_scale(unit: str) -> str | None:
+    """The scale a unit's spelling starts with ("million barrels" -> "million"), if any."""
+    found = _LEADING_SCALE.match(unit.strip())
+    return found.group(0) if found else None
+
+
+def without_unit(text: str, units: tuple[str, ...]) -> str:
+    """``text`` without one of ``units`` after its number ("2 million b/d" -> "2 million",
+    "3.66 mb/d" -> "3.66m"), so a fact with a unit of its own takes its values written with it."""
+    if not units:
+        return text
+    found = re.fullmatch(rf"\s*{quantity_pattern(units)}\s*", text, re.IGNORECASE)
+    if found is None:
+        return text
+    scale = found["qscale"] or found["qshort"] or found["qletter"] or ""
+    return f"{found['qnum']} {scale}".strip() if len(scale) > 1 else found["qnum"] + scale
 
 
 _STANDALONE = re.compile(rf"^\s*{AMOUNT}\s*$", re.IGNORECASE)
