@@ -92,8 +92,14 @@ PAIRS = [
     ("Markets rally ahead of a rate cut", "rate cut", "modal"),
     ("Senate would pass aid if the House agreed", "pass", "modal"),
     ("Senate passes aid amid fears the House will block it", "passes", None),   # 'amid'
-    ("Analysts say shares could rally on the back of the record growth figures", "growth figures", None),  # 6 words
-    ("Analysts say shares could rally on growth figures", "growth figures", "modal"),
+    ("Analysts say shares will rally on the back of the record growth figures", "growth figures", None),  # 6 words
+    ("Analysts say shares will rally on growth figures", "growth figures", "modal"),
+    # a hypothetical (would, could, might) reaches to the end of its clause, as ConText's do
+    ("That would bring the group's total cuts back to 3.66 million bpd", "3.66 million bpd", "modal"),
+    ("Such a move could help exporters, but the bank cut rates to 3%", "cut rates to 3%", None),   # 'but'
+    ("Traders bet the WHO declares an emergency this month", "declares an emergency", "modal"),
+    ("Investors are betting that the bank cuts rates in June", "cuts rates", "modal"),
+    ("Traders cut their bets as the bank raised rates to 5%", "raised rates", None),   # bets: a noun here
     ("M5 to close overnight for resurfacing", "close overnight", "modal"),       # headline "to" + verb
     ("M5 votes to close overnight for resurfacing", "close overnight", None),    # a verb before "to"
     ("The FOMC voted 10 to 2 to cut rates to 4%-4.25%", "cut rates", None),     # a decision taken

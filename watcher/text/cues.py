@@ -111,7 +111,8 @@ NEGATION = (
 )
 
 MODAL = (
-    *_rules("forward", "will", "would", "could", "might", "must", "should", "shall", "ought to",
+    *_rules("forward", "would", "could", "might", scope=None),
+    *_rules("forward", "will", "must", "should", "shall", "ought to",
             "need|needs to", "has|have to", "if", "unless", "even if", "in case",
             "set to", "expected to", "poised to", "likely to", "unlikely to", "about to", "ready to",
             "on track to", "on course to", "slated to", "scheduled to",
@@ -124,7 +125,7 @@ MODAL = (
             "weighs", "weighing", "mulls", "mulling", "considers", "considering", "eye", "eyes", "eyeing",
             "is|are to", "in talks", "in advanced|early|final|exclusive|formal talks",
             "expect|expects|expecting", "forecast|forecasts|forecasting", "predict|predicts|predicted|predicting",
-            "anticipate|anticipates|anticipating", "bet|bets|betting on", "price|prices|pricing|priced in",
+            "anticipate|anticipates|anticipating", "bet|bets|betting on", "bet|bets|betting that", "traders|investors|markets|punters bet|bets|betting", "price|prices|pricing|priced in",
             "fully price|prices|pricing|priced", "favourite|favourites|favorite|favorites to", "tipped to",
             "odds-on to", "odds of", "brace|braces|braced|bracing for", "gear|gears|geared|gearing up for"),
     *_rules("forward", "may", when=NOT_MONTH),
