@@ -4,12 +4,13 @@
 #   make test-fast  the suite without the tests marked slow
 #   make test-faults  the fault-injection suite (hostile feeds, crashes, full disks, outages)
 #   make test-deps  system packages the tests use (Debian's chromium for the browser test)
+#   make docs       write docs/commands.md from the commands' --help (a test fails when it is out of date)
 #   make bench      the benchmark (bench/README.md): writes bench/RESULTS.md; BENCH_ARGS=--quick for a short check
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast test-faults test-deps validate clean bench bench-profile
+.PHONY: run test test-fast test-faults test-deps validate docs clean bench bench-profile
 
 # the daemon needs only the package; the tests add their tools (pytest, aiosmtpd, datasette, ...)
 $(BIN)/.installed: pyproject.toml
@@ -27,6 +28,9 @@ run: $(BIN)/.installed
 
 validate: $(BIN)/.installed
 	$(BIN)/watcher validate
+
+docs: $(BIN)/.installed
+	$(BIN)/python -m watcher.cli.reference docs/commands.md
 
 test-deps:
 	bash scripts/test-deps.sh

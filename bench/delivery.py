@@ -6,7 +6,7 @@ Sends N alerts through the real dispatcher (outbox in a SQLite file, apprise jso
 HTTP receiver) and reports, per alert: the time to deliver it one message at a time, the time
 with a digest channel, and the *duplicate window*: from the moment the receiver has the message
 to the moment its "sent" record is committed. A crash inside that window is the only way an
-alert can arrive twice (see README, "Crash safety").
+alert can arrive twice (see docs/delivery.md, "Crash safety").
 """
 
 from __future__ import annotations

@@ -257,7 +257,7 @@ _SECTION = re.compile(r"<!-- run (?P<name>\S+) (?P<figures>\{.*?\}) -->\n(?P<bod
                       re.DOTALL)
 HEADER = """# Guards on the labelled headline set
 
-Written by `.venv/bin/python -m bench.guards` (see the module's docstring and README, "How the
+Written by `.venv/bin/python -m bench.guards` (see the module's docstring and docs/facts.md, "How the
 guards are measured"): how often fact signals with their default guards accept the words of a
 reported event, and refuse the same words in a question, a denial, a prediction or opinion.
 Each run keeps its own section; rerunning a name replaces it.

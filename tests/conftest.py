@@ -24,6 +24,28 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+DOCS = ROOT / "docs"
+
+
+def doc_text(name: str) -> str:
+    """docs/NAME, the manual's file on one subject (the examples tests run are read from there)."""
+    return (DOCS / name).read_text()
+
+
+def doc_section(name: str, heading: str) -> str:
+    """The part of docs/NAME under the line ``heading`` (``"## Sections"``), up to the next heading of
+    its level or a higher one. A line in a code block is never a heading (``# yaml-language-server``)."""
+    level = len(heading) - len(heading.lstrip("#"))
+    lines = doc_text(name).split("\n")
+    start = lines.index(heading) + 1
+    fenced = False
+    for end in range(start, len(lines)):
+        if lines[end].lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and lines[end].startswith("#") and len(lines[end]) - len(lines[end].lstrip("#")) <= level \
+                and lines[end].lstrip("#").startswith(" "):
+            return "\n".join(lines[start:end])
+    return "\n".join(lines[start:])
 
 # The test servers listen on 127.0.0.1, an address watcher refuses to fetch from unless the
 # operator allows it (watcher/addresses.py). Tests that fetch from them opt in with these, by

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, rfc822, run_cli, write_rules
+from conftest import doc_section, rfc822, run_cli, write_rules
 from servers import rss
 from watcher.deliver import Channels, check_config, check_url
 from watcher.errors import RuleError
@@ -200,9 +200,8 @@ def test_each_command_needs_only_the_secrets_it_uses(tmp_path, feed_server, rece
     assert replay.returncode == 0, replay.stderr
 
 
-def test_the_readme_delivery_example_loads(tmp_path, monkeypatch):
-    readme = (ROOT / "README.md").read_text()
-    example = readme.split("## Delivery", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+def test_the_delivery_example_loads(tmp_path, monkeypatch):
+    example = doc_section("delivery.md", "# Delivery").split("```yaml", 1)[1].split("```", 1)[0]
     rules = tmp_path / "rules"
     rules.mkdir()
     secrets = config_file(tmp_path, "urls:\n  - json://127.0.0.1/desk:\n      tag: desk\n", name="newsroom.yml")

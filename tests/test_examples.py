@@ -14,7 +14,7 @@ import shutil
 import pytest
 
 import stories
-from conftest import ROOT, run_cli
+from conftest import ROOT, doc_text, run_cli
 
 STORIES = ROOT / "tests" / "data" / "stories"
 EXAMPLES = ROOT / "docs" / "examples"
@@ -39,21 +39,21 @@ def test_an_example_follows_its_labelled_story(tmp_path, feed_server, receiver, 
     assert len(titles) == len(story["transitions"]) == len(set(titles)), titles
 
 
-def test_the_readme_shows_the_examples_as_they_are():
-    readme = (ROOT / "README.md").read_text()
+def test_the_rules_doc_shows_the_examples_as_they_are():
+    rules_doc = doc_text("rules.md")
     for example, name in (("rail-strike", "strike.yaml"), ("fed-rate", "fed.yaml"), ("opec-cut", "opec.yaml")):
         text = (EXAMPLES / example / name).read_text()
         body = text.split("\n\n", 1)[1] if text.startswith("#") else text   # the file's header comment stays out
-        assert body in readme, f"README's copy of docs/examples/{example}/{name} differs from the file"
+        assert body in rules_doc, f"docs/rules.md's copy of docs/examples/{example}/{name} differs from the file"
 
 
 def _normalised(text: str) -> str:
     return re.sub(r"until \d{4}-\d\d-\d\d \d\d:\d\d UTC", "until <time>", text)
 
 
-def test_the_readme_explain_example_shows_what_explain_prints(tmp_path):
-    readme = (ROOT / "README.md").read_text()
-    shown = re.search(r"```\n\$ watcher --rules docs/examples/fed-rate explain (\S+)\n(.*?)```", readme, re.DOTALL)
+def test_the_explain_example_shows_what_explain_prints(tmp_path):
+    shown = re.search(r"```\n\$ watcher --rules docs/examples/fed-rate explain (\S+)\n(.*?)```", doc_text("rules.md"),
+                      re.DOTALL)
     assert shown is not None
     result = run_cli("--rules", str(EXAMPLES / "fed-rate"), "--db", str(tmp_path / "none.db"), "explain",
                      str(ROOT / shown.group(1)))
@@ -61,9 +61,8 @@ def test_the_readme_explain_example_shows_what_explain_prints(tmp_path):
     assert _normalised(result.stdout) == _normalised(shown.group(2))
 
 
-def test_the_readme_complete_file_validates(tmp_path):
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### A complete file", 1)[1]
+def test_the_complete_file_validates(tmp_path):
+    section = doc_text("rules.md").split("## A complete file", 1)[1]
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "rules.yaml").write_text(re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1))

@@ -1,4 +1,4 @@
-"""The feed keys of the rule language that polling reads, and the README's polling example."""
+"""The feed keys of the rule language that polling reads, and the examples of docs/polling.md."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import ROOT, run_cli, write_rules
+from conftest import doc_section, run_cli, write_rules
 from watcher.errors import RuleError
 from watcher.ruleset import load_rules
 
@@ -52,9 +52,8 @@ def test_bad_polling_keys_are_located_errors(tmp_path, feed, message):
     assert message in str(caught.value) and "rules.yaml:2:" in str(caught.value)
 
 
-def test_the_readme_polling_examples_validate(tmp_path):
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Polling", 1)[1].split("\n## ", 1)[0]
+def test_the_polling_examples_validate(tmp_path):
+    section = doc_section("polling.md", "# Polling")
     blocks = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
     assert len(blocks) == 4
     rules = tmp_path / "rules"

@@ -4,11 +4,10 @@ sentence it refuses and one it accepts; and a list of plain news that must never
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import doc_text, run_cli
 from watcher.models import Item
 from watcher.ruleset.load import compile_matcher
 from watcher.ruleset.schema import MatchSpec
@@ -301,10 +300,10 @@ def test_forms_spell_out_every_wording():
     assert inventory.forms(cues.CueRule("fail|fails to")) == ["fail to", "fails to"]
 
 
-def test_the_readmes_cue_table_is_the_inventory():
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    start = readme.index("<!-- cue table: generated from watcher/text/cues.py -->\n")
-    end = readme.index("\n<!-- end of cue table -->", start)
-    shown = readme[readme.index("\n", start) + 1:end]
-    assert shown == inventory.cue_table(), "README.md's cue table is out of date: paste the output of " \
+def test_the_cue_table_of_the_facts_doc_is_the_inventory():
+    facts_doc = doc_text("facts.md")
+    start = facts_doc.index("<!-- cue table: generated from watcher/text/cues.py -->\n")
+    end = facts_doc.index("\n<!-- end of cue table -->", start)
+    shown = facts_doc[facts_doc.index("\n", start) + 1:end]
+    assert shown == inventory.cue_table(), "docs/facts.md's cue table is out of date: paste the output of " \
         "python -c 'from watcher.text.inventory import cue_table; print(cue_table())'"

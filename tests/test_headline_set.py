@@ -28,7 +28,7 @@ TRAPS = ("question", "negation", "prediction", "opinion")
 FIELDS = ("title", "summary")
 ID = re.compile(r"[a-z]+-\d{3}")
 
-# the mix the set promises (see README, "How the guards are measured")
+# the mix the set promises (see docs/facts.md, "How the guards are measured")
 MIN_ENTRIES, MIN_TOPICS = 420, 8
 MIN_REPORT_SHARE, MIN_TRAP, MIN_RUMOUR = 0.45, 40, 20
 MIN_SUMMARY_SHARE = 0.30
@@ -133,7 +133,7 @@ def test_the_headline_set_is_well_formed_and_has_the_promised_mix(headline_set):
     assert problems(headline_set) == []
     entries = [entry for listed in headline_set.values() for entry in listed]
     labels = Counter(entry["label"] for entry in entries)
-    # what README's section on the set says it holds
+    # what docs/facts.md's section on the set says it holds
     assert len(entries) >= MIN_ENTRIES and len(headline_set) >= MIN_TOPICS
     assert labels["report"] >= MIN_REPORT_SHARE * len(entries)
 

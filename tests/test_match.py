@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from ruamel.yaml import YAML
 
-from conftest import ROOT
+from conftest import doc_section
 from watcher.match import compile_term, words_regex
 from watcher.models import Item
 from watcher.text.view import ItemView
@@ -310,9 +310,9 @@ def test_about_and_none_narrow_only_as_documented(about, all_terms, any_terms, n
         assert everywhere.match(one) == found
 
 
-def test_the_readme_match_block_reads_as_it_says():
-    readme = (ROOT / "README.md").read_text().split("### Matching items: `match`", 1)[1]
-    block = YAML(typ="safe").load(re.search(r"```yaml\n(.*?)```", readme, re.DOTALL).group(1))["match"]
+def test_the_match_block_of_the_rules_doc_reads_as_it_says():
+    section = doc_section("rules.md", "## Matching items: `match`")
+    block = YAML(typ="safe").load(re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1))["match"]
     m = matcher(**block)
     title = "Ukraine aid: what is in the bill"
     assert spans(m.match(item(title, "The Senate passed the bill on Tuesday. The House votes next."))) == [

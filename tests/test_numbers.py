@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bench.extraction import load_cases, same, watcher_reading
-from conftest import ROOT, run_cli, write_rules
+from conftest import doc_section, run_cli, write_rules
 from facts_harness import Ledger, hours
 from watcher.match import compile_term
 from watcher.ruleset import load_rules
@@ -348,9 +348,8 @@ def test_facts_set_takes_a_range_and_refuses_one_number(tmp_path):
     assert wrong_unit.returncode == 1 and '"0.5%" is in percent, not in bp' in wrong_unit.stderr
 
 
-def test_the_readme_example_reads_what_the_readme_says(tmp_path):
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("#### Numbers, rates and ranges", 1)[1]
+def test_the_facts_doc_example_reads_what_the_doc_says(tmp_path):
+    section = doc_section("facts.md", "## Numbers, rates and ranges")
     example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     ledger = Ledger(tmp_path / "rules", "settings: {corroborate: {sources: 1}}\n" + example, ("ap", "reuters", "npr"))
     facts = ledger.rules.facts

@@ -88,7 +88,7 @@ def test_sqlite_utils_cli_browses_and_searches_the_state(db, tmp_path):
 
 
 def test_datasette_browses_the_views_searches_items_and_follows_foreign_keys(db, tmp_path):
-    """`datasette state/watcher.db`, as the README suggests, on a real state file."""
+    """`datasette state/watcher.db`, as docs/operations.md suggests, on a real state file."""
     ids = _scenario(db)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -4,13 +4,14 @@ server: the fact history afterwards is exactly the expected sequence, with its p
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 from datetime import datetime, timedelta, UTC
 
 import pytest
 
-from conftest import rfc822, run_cli, write_rules
+from conftest import ROOT, rfc822, run_cli, write_rules
 from daemon import DaemonProcess
 from facts_harness import BRIDGE_FACT
 from servers import rss
@@ -59,6 +60,14 @@ channels:
 def _item(n: int, title: str, feed: str) -> dict[str, str]:
     return {"title": title, "link": f"https://{feed}.example/{n}", "guid": f"{feed}-{n}",
             "pubDate": rfc822(datetime.now(UTC))}
+
+
+def _check(feed_server, served: dict[str, list[dict[str, str]]], env: dict[str, str]) -> None:
+    """Serve each feed's items (feed name -> items) and run one `watcher check` over them."""
+    for name, items in served.items():
+        feed_server.set(f"/{name}.xml", rss(items))
+    result = run_cli("check", env=env)
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.slow
@@ -152,7 +161,7 @@ channels:
 
 @pytest.mark.slow
 def test_the_subject_in_the_headline_and_the_value_in_the_summary(tmp_path, feed_server, receiver):
-    """The README's `about` example through a real feed and `watcher check`: the headline names
+    """docs/rules.md's `about` example through a real feed and `watcher check`: the headline names
     the central bank, the summary's sentence gives the rate, and the analysts' prediction in the
     next sentence does not refuse it (`none` applies where the match is). A question headline
     lends its subject, but the summary's sentence that only expects the rate is not a report."""
@@ -165,9 +174,7 @@ def test_the_subject_in_the_headline_and_the_value_in_the_summary(tmp_path, feed
     def poll(title: str = "", summary: str = "") -> None:
         if title:
             items.append({**_item(len(items) + 1, title, "markets"), "description": summary})
-        feed_server.set("/markets.xml", rss(items))
-        result = run_cli("check", env=env)
-        assert result.returncode == 0, result.stderr
+        _check(feed_server, {"markets": items}, env)
 
     poll()                                                              # the first poll: no backlog
     poll("Senate passes farm bill", "Ukraine aid is next.")
@@ -188,6 +195,41 @@ def test_the_subject_in_the_headline_and_the_value_in_the_summary(tmp_path, feed
                                  "3.25 percent.")
     assert [(s["field"], s["start"], s["end"], s["text"]) for s in evidence["spans"]] == [
         ("title", 0, 12, "Central bank"), ("summary", 4, 12, "key rate"), ("summary", 36, 48, "3.25 percent")]
+
+
+@pytest.mark.slow
+def test_the_readme_fact_rule_alerts_once_as_the_readme_says(tmp_path, feed_server, receiver):
+    """The front page's rule through real feeds and `watcher check`: a threat and a question are no
+    evidence, one report waits for a second, two independent outlets move the fact, and the desk
+    gets the one alert the README names, quoting both."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## A fact rule", 1)[1].split("\n## ", 1)[0]
+    rule = re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)
+    shown = re.search(r"titled\n?\s*`([^`]+)`", section).group(1)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write_rules(rules, rule, name="strike.yaml")
+    write_rules(rules, f'feeds:\n  wire: {{url: "{feed_server.url("/wire.xml")}"}}\n'
+                       f'  citypaper: {{url: "{feed_server.url("/citypaper.xml")}"}}\n'
+                       "channels:\n  desk: ${DESK_URL}\n", name="feeds.yaml")
+    env = {"DESK_URL": receiver.url("/desk"), "WATCHER_RULES": str(rules), "WATCHER_DB": str(tmp_path / "w.db")}
+    served: dict[str, list[dict[str, str]]] = {"wire": [], "citypaper": []}
+
+    def poll(feed: str = "", title: str = "", summary: str = "") -> None:
+        if feed:
+            served[feed].append({**_item(len(served[feed]) + 1, title, feed), "description": summary})
+        _check(feed_server, served, env)
+
+    poll()                                                                  # the first poll: no backlog
+    poll("wire", "Northline union threatens to walk off the job")
+    poll("citypaper", "Will Northline workers walk off the job?")
+    assert receiver.titles() == []
+    poll("wire", "Northline workers walk off the job")
+    assert receiver.titles() == []                                          # one source: it waits
+    poll("citypaper", "Northline commuters stranded", "The strike began at dawn.")
+    assert receiver.titles() == [shown] == ["the contract dispute at Northline Rail: talks → on-strike"]
+    message = receiver.received[0]["message"]
+    assert "Northline workers walk off the job" in message and "Northline commuters stranded" in message
 
 
 BRIDGE = """\

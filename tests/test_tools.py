@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, rfc822, run_cli, write_rules
+from conftest import ROOT, doc_text, rfc822, run_cli, write_rules
 from servers import rss
 
 FEED_FILE = ROOT / "tests" / "data" / "feeds" / "aid-vote.xml"
@@ -311,10 +311,9 @@ def test_schema_command_prints_the_committed_schema():
     assert result.stdout == (ROOT / "rules" / "watcher.schema.json").read_text()
 
 
-def test_the_readme_about_example_explains_as_shown(tmp_path):
-    """The README's `about` rules, on tests/data/feeds/rate-cut.xml, print exactly what it shows."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("**The subject in the headline, the value in the summary: `about`.**", 1)[1]
+def test_the_about_example_explains_as_shown(tmp_path):
+    """docs/rules.md's `about` rules, on tests/data/feeds/rate-cut.xml, print exactly what it shows."""
+    section = doc_text("rules.md").split("**The subject in the headline, the value in the summary: `about`.**", 1)[1]
     rules_text = re.search(r"```yaml\n(.*?)```", section, re.DOTALL).group(1)
     shown = re.search(r"```\n\$ watcher --rules rates explain (\S+)[^\n]*\n(.*?)```", section, re.DOTALL)
     rules = tmp_path / "rates"

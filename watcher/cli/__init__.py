@@ -3,7 +3,8 @@
 One module per group of commands (``daemon``, ``rules``, ``state``, ``facts``, ``outbox``, ``ops``,
 ``silence``), all registered
 on the group in ``base``. Every command's help ends with an example; ``tests/test_docs.py``
-checks that each command is in the README.
+checks that each command is in docs/commands.md, whose reference ``reference`` writes from the
+help texts.
 """
 
 from __future__ import annotations

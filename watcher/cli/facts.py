@@ -115,7 +115,7 @@ def facts(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(board, indent=2, ensure_ascii=False))
         return
     if not board:
-        click.echo("no facts: the rule files define none (see `facts:` in the README)")
+        click.echo("no facts: the rule files define none (see `facts:` in docs/facts.md)")
     for fact in board:
         _echo_fact(fact)
 

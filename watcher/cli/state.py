@@ -60,7 +60,7 @@ def _status(row: Any) -> str:
 
 
 def _fetch(row: Any) -> str:
-    """How long the last fetch took (the slow ones take a lane of their own: see the README's Limits)."""
+    """How long the last fetch took (the slow ones take a lane of their own: see docs/polling.md, Limits)."""
     return "-" if row.fetch_s is None else f"{row.fetch_s:.2f}s"
 
 

@@ -2,7 +2,7 @@
 
 This model is the single source of truth for what a rule file may contain: the loader
 validates against it (unknown keys are errors), ``watcher schema`` exports it as JSON Schema
-for editors, and the README's reference follows it. Cross-references between files (an alert
+for editors, and docs/rules.md's reference follows it. Cross-references between files (an alert
 naming a channel or a fact) are checked after all files are merged, in ``build.py``; the
 ``match`` block lives in ``terms.py``.
 """

@@ -1,5 +1,5 @@
 """The guards' cue inventory spelled out: every wording of a cue, the terms that can cancel
-one, and the README's table of it. Pure.
+one, and the table of it in docs/facts.md. Pure.
 
 A cue inside one of a matcher's own terms is not a cue. A term meant as a cue ("fails to
 advance", "rules out") holds it whole; a term that can match only *part* of a cue ("sets?" and
@@ -84,7 +84,7 @@ def _overlap(pattern: re.Pattern[str], form: str, words: str) -> str | None:
 
 
 def cue_table() -> str:
-    """The cue inventory as the README's markdown table (a test keeps the two the same).
+    """The cue inventory as docs/facts.md's markdown table (a test keeps the two the same).
     Alternatives are shown ``a/b``: a ``|`` would end a table cell."""
     notes = {data.OPENING: " (opening a sentence)", data.ASKING: " (opening a sentence, an auxiliary within two words)",
              data.NOT_MONTH: " (not the month)", data.HEADLINE_VERB: " (in a title, before a `<verb>`)"}

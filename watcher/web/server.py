@@ -12,7 +12,7 @@ reached through ``Hooks``: plain callables that read attributes, safe from anoth
                    scheduler runs; else 503. JSON body lists every check.
     GET /metrics   Prometheus text format
     GET /          the status page;  GET /facts/NAME  one fact's history;  GET /search?q=
-    GET /api/...   the same data as JSON (see README: HTTP API)
+    GET /api/...   the same data as JSON (see docs/http-api.md)
 
 Clients are not trusted to finish what they start (``ClientLimits``): a connection that says
 nothing for ``idle`` seconds is closed, a request whose line and headers are not all in within
